@@ -13,6 +13,11 @@ import (
 )
 
 // Options are a Checker's collaborators; every field is optional.
+//
+// OnChange and OnTransition are called from Run's goroutine, one call at a
+// time, in the order the changes happened, with no lock held: they may call
+// the Checker's methods. A slow callback delays later notifications, never
+// checks.
 type Options struct {
 	// Logger receives one line per change of a target's state and per
 	// target added or removed; nil: slog.Default().
@@ -28,7 +33,7 @@ type Options struct {
 	OnChange func(healthy []string)
 	// OnTransition hears of every target going up or down, with the
 	// reason. A target's first check decides its state without a
-	// transition.
+	// transition, and a removed target leaves without one.
 	OnTransition func(name string, up bool, reason string)
 }
 
@@ -118,8 +123,9 @@ func newTarget(t Target) *target {
 }
 
 // Run checks the targets until ctx is done, delivering notifications from
-// its own goroutine. It returns nil once every check has stopped, or an
-// error at once when called more than once.
+// its own goroutine. It returns nil once every check has stopped, dropping
+// notifications not yet delivered, or an error at once when called more
+// than once.
 func (c *Checker) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -154,7 +160,8 @@ func (c *Checker) stop() {
 }
 
 // Ready is closed once every target has been checked once and OnChange has
-// returned from receiving the resulting healthy set. It is never closed if
+// returned from receiving the resulting healthy set. Targets added by
+// SetTargets before then join that first round. Ready is never closed if
 // Run's context ends first.
 func (c *Checker) Ready() <-chan struct{} { return c.ready }
 

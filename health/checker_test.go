@@ -307,6 +307,42 @@ func TestReadyAfterFirstRound(t *testing.T) {
 	h.wantQuiet()
 }
 
+func TestTargetsAddedBeforeReadyJoinFirstRound(t *testing.T) {
+	releaseA, releaseX := make(chan struct{}), make(chan struct{})
+	arrivedX := make(chan struct{}, 1)
+	blocking := func(arrived chan struct{}, release chan struct{}) func(int64, http.ResponseWriter, *http.Request) {
+		return func(_ int64, _ http.ResponseWriter, r *http.Request) {
+			if arrived != nil {
+				arrived <- struct{}{}
+			}
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+	}
+	a := newHTTPBackend(t, blocking(nil, releaseA))
+	x := newHTTPBackend(t, blocking(arrivedX, releaseX))
+	cfg := slowConfig("/health")
+	cfg.Timeout = testDeadline
+	h := newHarness(t, cfg, []Target{a.target("a")}, Options{})
+	h.run()
+	if err := h.c.SetTargets([]Target{a.target("a"), x.target("x")}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-arrivedX:
+	case <-h.ctx.Done():
+		t.Fatal("added target never checked")
+	}
+	// a's result comes in while x is still being checked.
+	close(releaseA)
+	h.waitFor("a checked", func() bool { return h.status("a").Checked })
+	close(releaseX)
+	h.waitReady()
+	h.wantChange("a", "x")
+}
+
 func TestReadyWithoutTargets(t *testing.T) {
 	h := startChecker(t, slowConfig(""), nil)
 	h.wantChange()

@@ -107,6 +107,20 @@ func (h *harness) waitReady() {
 	}
 }
 
+// waitFor polls cond, for state that no event announces.
+func (h *harness) waitFor(what string, cond func() bool) {
+	h.t.Helper()
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-h.ctx.Done():
+			h.t.Fatalf("waited in vain for %s", what)
+		}
+	}
+}
+
 func (h *harness) nextChange() []string {
 	h.t.Helper()
 	select {
