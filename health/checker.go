@@ -173,8 +173,9 @@ func (c *Checker) Healthy() []string {
 }
 
 // ReportFailure counts a failed connection to the named target on a real
-// request as one failed check, at once: Fall of them in a row take the
-// target down before ReportFailure returns. Unknown names, targets not yet
+// request as one failed check, at once: the one completing Fall in a row
+// takes the target out of Healthy before ReportFailure returns, and the
+// notifications follow from Run's goroutine. Unknown names, targets not yet
 // checked and reports while Run is not running are ignored.
 func (c *Checker) ReportFailure(name string, err error) {
 	if err == nil {
