@@ -45,7 +45,10 @@
 // followed. A server that times out, refuses or fails (SERVFAIL) is a
 // failure; the next configured server is then tried. A name that does not
 // exist (NXDOMAIN) or has no records of the kind asked for is not a
-// failure but an empty answer, reported as ErrNoRecords.
+// failure but an empty answer, reported as ErrNoRecords; so is an SRV name
+// none of whose targets has an address. Within an SRV answer, a target
+// that does not exist is left out, but a target whose lookup fails fails
+// the whole resolution: a partial set is never returned.
 //
 // # Watching
 //

@@ -191,7 +191,7 @@ func (w *Watcher) observeEmpty(err error) {
 	w.empties++
 	n := w.empties
 	if w.emptyAfter == 0 || n < w.emptyAfter {
-		w.log.Warn("dns discovery found no backends; keeping the last backends until confirmed",
+		w.log.Warn("dns discovery found no backends; keeping the last backends",
 			"target", w.target.String(), "backends", w.count(), "empty", n, "confirm_after", w.emptyAfter, "error", err)
 		return
 	}
