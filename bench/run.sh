@@ -36,7 +36,12 @@
 #
 # Columns: errors is wrk's non-2xx/3xx responses plus socket errors (connect,
 # read, write, timeout); CPU/req is the proxy's CPU time divided by the
-# requests wrk completed; peak RSS is the proxy's VmHWM.
+# requests wrk completed; peak RSS is the proxy's VmHWM; stickiness adds "all
+# on one backend" when every key went to the same backend (the seed set-up
+# does that when it cannot see the key: its Lua fetch returns nil, which
+# HAProxy stores as the key "0"); other CPU is how many CPUs, on average,
+# went to anything but the proxy, the backends and wrk during the run (from
+# /proc/stat): well above 0 means other work on the machine skewed the row.
 #
 # Pinning: with PIN=1 (the default) and at least two CPUs, the proxy runs on
 # the upper half of the CPUs and wrk, the backends and the checker on the lower
@@ -250,10 +255,12 @@ say "building peekroute, bench/backend and bench/stickiness"
 # --- backends -----------------------------------------------------------------
 
 BACKEND_ADDRS=()
+BACKEND_PIDS=()
 for i in 1 2 3; do
 	start "backend$i" "$LOAD_CPUS" "$WORK/backend" -addr 127.0.0.1:0 -name "b$i"
 	wait_for "backend$i" 10 has_line "$WORK/backend$i.out"
 	BACKEND_ADDRS+=("$(head -n 1 "$WORK/backend$i.out")")
+	BACKEND_PIDS+=("$STARTED")
 done
 say "backends: ${BACKEND_ADDRS[*]}"
 
@@ -377,6 +384,31 @@ ROWS=()
 FAILED=0
 SETUP_FAILED=0
 
+# busy_ticks prints the ticks all CPUs spent on anything but idling.
+busy_ticks() {
+	local user nice system irq softirq steal
+	read -r _ user nice system _ _ irq softirq steal _ </proc/stat
+	echo $((user + nice + system + irq + softirq + steal))
+}
+
+# children_ticks prints the CPU time of this shell's reaped children (wrk),
+# in ticks, from bash's `times`.
+children_ticks() {
+	local line m1 s1 m2 s2
+	line=$(times | tail -n 1) # e.g. "0m1.234s 0m0.567s"
+	read -r m1 s1 m2 s2 <<<"$(echo "$line" | tr 'ms' '  ')"
+	awk -v a="$m1" -v b="$s1" -v c="$m2" -v d="$s2" -v hz="$CLK_TCK" \
+		'BEGIN { printf "%d\n", ((a + c) * 60 + b + d) * hz }'
+}
+
+backend_ticks() {
+	local pid sum=0
+	for pid in "${BACKEND_PIDS[@]}"; do
+		sum=$((sum + $(cpu_ticks "$pid")))
+	done
+	echo "$sum"
+}
+
 # measure PEER SIZE OFFSET runs one row; OFFSET 0 puts the key at the start.
 measure() {
 	local peer=$1 size=$2 offset=$3
@@ -387,10 +419,19 @@ measure() {
 	say "$peer, $(human_size "$size") body, key at $pos: wrk -t$THREADS -c$CONNS -d$DURATION"
 
 	start_proxy "$peer" "$name"
+	local busy0 backends0 wrk0 busy1 backends1 wrk1
 	[ -n "$PROXY_PID" ] && before=$(cpu_ticks "$PROXY_PID")
+	local t0=$EPOCHREALTIME t1
+	busy0=$(busy_ticks)
+	backends0=$(backend_ticks)
+	wrk0=$(children_ticks)
 	BENCH_TEMPLATE=$body BENCH_THREADS=$THREADS BENCH_KEYS=$KEYS \
 		on "$LOAD_CPUS" wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout "$WRK_TIMEOUT" \
 		-s "$BENCH/soap.lua" "$PROXY_URL" >"$WORK/$name.wrk" 2>&1 || true
+	busy1=$(busy_ticks)
+	backends1=$(backend_ticks)
+	wrk1=$(children_ticks)
+	t1=$EPOCHREALTIME
 	if [ -n "$PROXY_PID" ]; then
 		after=$(cpu_ticks "$PROXY_PID")
 		rss=$(peak_rss_kib "$PROXY_PID")
@@ -404,7 +445,7 @@ measure() {
 	if [ -z "$requests" ] || [ "$requests" -eq 0 ]; then
 		say "wrk measured nothing for $name:"
 		tail -n 20 "$WORK/$name.wrk" >&2
-		ROWS+=("| $peer | $(human_size "$size") | $pos | failed | | | | | | |")
+		ROWS+=("| $peer | $(human_size "$size") | $pos | failed | | | | | | | |")
 		SETUP_FAILED=1
 		return
 	fi
@@ -417,11 +458,12 @@ measure() {
 		errors=$((errors + $(result "$WORK/$name.wrk" "$e")))
 	done
 
-	local sticky check_keys check_errors mismatches sticky_cell
+	local sticky check_keys check_errors mismatches spread sticky_cell
 	sticky=$(result "$WORK/$name.check" sticky)
 	check_keys=$(result "$WORK/$name.check" keys)
 	check_errors=$(result "$WORK/$name.check" errors)
 	mismatches=$(result "$WORK/$name.check" mismatches)
+	spread=$(result "$WORK/$name.check" backends)
 	if [ -z "$sticky" ]; then
 		sticky_cell="check failed"
 		say "stickiness check failed for $name:"
@@ -432,27 +474,34 @@ measure() {
 			sticky_cell="— (one backend)"
 		else
 			sticky_cell="$sticky/$check_keys sticky"
+			# Every key on one backend is no session affinity but a hot spot.
+			[ "$spread" -eq 1 ] && [ "$check_keys" -gt 1 ] && sticky_cell+=", all on one backend"
 		fi
 		[ "$check_errors" -gt 0 ] && sticky_cell+=", $check_errors failed"
 		[ "$mismatches" -gt 0 ] && sticky_cell+=", $mismatches bodies altered"
 		# Only peekroute must be sticky: HAProxy round robin never is, and
 		# the seed set-up is not when the key lies beyond its buffer.
 		if [ "$check_errors" -gt 0 ] || [ "$mismatches" -gt 0 ] ||
-			{ [ "$peer" = peekroute ] && [ "$sticky" -ne "$check_keys" ]; }; then
+			{ [ "$peer" = peekroute ] && { [ "$sticky" -ne "$check_keys" ] || [ "$spread" -lt 2 ]; }; }; then
 			FAILED=1
 		fi
 	fi
 	[ "$errors" -gt 0 ] && FAILED=1
 
-	local cpu_cell="—" rss_cell="—"
+	local cpu_cell="—" rss_cell="—" other_ticks other_cell
 	if [ -n "$rss" ]; then
 		cpu_cell=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$requests" 'BEGIN { printf "%.1f µs", t / hz * 1e6 / n }')
 		rss_cell=$(awk -v k="$rss" 'BEGIN { printf "%.1f MiB", k / 1024 }')
 	fi
+	# CPU time that neither the proxy, the backends nor wrk used during the
+	# run, in CPUs: other work on the machine skews the row when it is large.
+	other_ticks=$(((busy1 - busy0) - (after - before) - (backends1 - backends0) - (wrk1 - wrk0)))
+	other_cell=$(awk -v t="$other_ticks" -v hz="$CLK_TCK" -v t0="$t0" -v t1="$t1" \
+		'BEGIN { o = t / hz / (t1 - t0); if (o < 0) o = 0; printf "%.2f", o }')
 	local row
 	row=$(awk -v n="$requests" -v d="$duration_us" -v p50="$p50" -v p99="$p99" \
 		'BEGIN { printf "%d | %.2f ms | %.2f ms", n / (d / 1e6), p50 / 1000, p99 / 1000 }')
-	ROWS+=("| $peer | $(human_size "$size") | $pos | $row | $errors | $cpu_cell | $rss_cell | $sticky_cell |")
+	ROWS+=("| $peer | $(human_size "$size") | $pos | $row | $errors | $cpu_cell | $rss_cell | $sticky_cell | $other_cell |")
 	# peer size offset req/s p50_us p99_us errors cpu_us rss_kib sticky keys
 	awk -v n="$requests" -v d="$duration_us" -v t=$((after - before)) -v hz="$CLK_TCK" \
 		-v line="$peer $size $offset" -v rest="$p50 $p99 $errors" -v tail="${rss:-0} ${sticky:-0} ${check_keys:-0}" \
@@ -480,8 +529,8 @@ pinning="unpinned"
 echo
 echo "wrk -t$THREADS -c$CONNS -d$DURATION, $KEYS keys; stickiness: $CHECK_KEYS keys × 3; $pinning; $(nproc) CPUs"
 echo
-echo "| peer | body | key | req/s | p50 | p99 | errors | CPU/req | peak RSS | stickiness |"
-echo "|---|---|---|---:|---:|---:|---:|---:|---:|---|"
+echo "| peer | body | key | req/s | p50 | p99 | errors | CPU/req | peak RSS | stickiness | other CPU |"
+echo "|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|"
 printf '%s\n' "${ROWS[@]}"
 
 # Goals: peekroute against the seed set-up, row by row.

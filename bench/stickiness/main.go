@@ -9,7 +9,11 @@
 // was not forwarded byte for byte counts as a mismatch. The last line of
 // output is machine-readable:
 //
-//	RESULT sticky=200 keys=200 errors=0 mismatches=0
+//	RESULT sticky=200 keys=200 errors=0 mismatches=0 backends=3
+//
+// where backends counts the backends that served the keys' first requests:
+// a router that sends every key to one backend is "sticky" too, but only by
+// accident (the seed HAProxy set-up does that when it cannot see the key).
 //
 // Template mode writes one body with a placeholder of @ characters where the
 // key goes, the same length as a key; the wrk script fills in the keys.
@@ -244,6 +248,7 @@ func report(w io.Writer, results [][]outcome) error {
 	if mismatches > 0 {
 		fmt.Fprintf(w, "%d bodies reached the backend altered\n", mismatches)
 	}
-	_, err := fmt.Fprintf(w, "RESULT sticky=%d keys=%d errors=%d mismatches=%d\n", sticky, len(results), errs, mismatches)
+	_, err := fmt.Fprintf(w, "RESULT sticky=%d keys=%d errors=%d mismatches=%d backends=%d\n",
+		sticky, len(results), errs, mismatches, len(perBackend))
 	return err
 }
