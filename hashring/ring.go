@@ -24,13 +24,13 @@
 package hashring
 
 import (
-	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 	"math/bits"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -285,10 +285,10 @@ type sortedPoints struct {
 }
 
 // sortPoints orders points by hash, and by unit among equal hashes, in
-// linear expected time (a counting sort on the top bits, then each small
-// bucket sorted on its own). Points with the same hash then all belong to
-// the unit numbered last among them, as the library's ring map is left
-// holding the unit added last.
+// linear expected time: a counting sort on the top bits, then each bucket,
+// a point or two on average, sorted on its own. Points with the same hash
+// then all belong to the unit numbered last among them, as the library's
+// ring map is left holding the unit added last.
 func sortPoints(points []point) sortedPoints {
 	bucketBits := max(bits.Len(uint(len(points))), 1)
 	s := sortedPoints{
@@ -303,25 +303,21 @@ func sortPoints(points []point) sortedPoints {
 	for b := 1; b < len(s.first); b++ {
 		s.first[b] += s.first[b-1]
 	}
-	sorted := make([]point, len(points))
 	next := slices.Clone(s.first[:len(s.first)-1])
 	for _, pt := range points {
 		b := pt.hash >> s.shift
-		sorted[next[b]] = pt
+		s.hashes[next[b]], s.units[next[b]] = pt.hash, pt.unit
 		next[b]++
 	}
 	for b := 0; b+1 < len(s.first); b++ {
-		if lo, hi := s.first[b], s.first[b+1]; hi-lo > 1 {
-			slices.SortFunc(sorted[lo:hi], func(a, b point) int {
-				if c := cmp.Compare(a.hash, b.hash); c != 0 {
-					return c
-				}
-				return cmp.Compare(a.unit, b.unit)
-			})
+		if lo, hi := int(s.first[b]), int(s.first[b+1]); hi-lo > 1 {
+			bucket := pointSlice{s.hashes[lo:hi], s.units[lo:hi]}
+			if hi-lo <= 12 {
+				insertionSort(bucket)
+			} else {
+				sort.Sort(bucket)
+			}
 		}
-	}
-	for j, pt := range sorted {
-		s.hashes[j], s.units[j] = pt.hash, pt.unit
 	}
 	for j := len(s.units) - 2; j >= 0; j-- {
 		if s.hashes[j] == s.hashes[j+1] {
@@ -329,6 +325,34 @@ func sortPoints(points []point) sortedPoints {
 		}
 	}
 	return s
+}
+
+// pointSlice sorts points held as parallel slices by hash, then unit.
+type pointSlice struct {
+	hashes []uint64
+	units  []int32
+}
+
+func (p pointSlice) Len() int { return len(p.hashes) }
+
+func (p pointSlice) Less(i, j int) bool {
+	if p.hashes[i] != p.hashes[j] {
+		return p.hashes[i] < p.hashes[j]
+	}
+	return p.units[i] < p.units[j]
+}
+
+func (p pointSlice) Swap(i, j int) {
+	p.hashes[i], p.hashes[j] = p.hashes[j], p.hashes[i]
+	p.units[i], p.units[j] = p.units[j], p.units[i]
+}
+
+func insertionSort(p pointSlice) {
+	for i := 1; i < p.Len(); i++ {
+		for j := i; j > 0 && p.Less(j, j-1); j-- {
+			p.Swap(j, j-1)
+		}
+	}
 }
 
 // search returns the index of the first hash at or after h, or

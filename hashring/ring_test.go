@@ -598,10 +598,20 @@ func TestSortPointsCollisions(t *testing.T) {
 // sort and binary search, for ring sizes around the bucket boundaries.
 func TestSortPointsSearch(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 9))
-	for _, n := range []int{1, 2, 3, 7, 8, 9, 100, 1000, 4097} {
+	tests := []struct {
+		n    int
+		mask uint64 // keeps hashes in few buckets when small
+	}{
+		{1, math.MaxUint64}, {2, math.MaxUint64}, {3, math.MaxUint64},
+		{7, math.MaxUint64}, {8, math.MaxUint64}, {9, math.MaxUint64},
+		{100, math.MaxUint64}, {1000, math.MaxUint64}, {4097, math.MaxUint64},
+		{100, 1<<58 - 1}, {1000, 1<<48 - 1}, // buckets of 50 and 1000 points
+	}
+	for _, tc := range tests {
+		n := tc.n
 		points := make([]point, n)
 		for i := range points {
-			h := rng.Uint64()
+			h := rng.Uint64() & tc.mask
 			if i%5 == 4 {
 				h = points[rng.IntN(i)].hash // some equal hashes
 			}
@@ -616,8 +626,12 @@ func TestSortPointsSearch(t *testing.T) {
 		})
 		s := sortPoints(slices.Clone(points))
 		for j := range want {
-			if s.hashes[j] != want[j].hash {
-				t.Fatalf("n=%d: hash %d is %x, want %x", n, j, s.hashes[j], want[j].hash)
+			wantUnit := want[j].unit
+			for k := j + 1; k < n && want[k].hash == want[j].hash; k++ {
+				wantUnit = want[k].unit
+			}
+			if s.hashes[j] != want[j].hash || s.units[j] != wantUnit {
+				t.Fatalf("n=%d: point %d is %x of unit %d, want %x of unit %d", n, j, s.hashes[j], s.units[j], want[j].hash, wantUnit)
 			}
 		}
 		probes := []uint64{0, 1, math.MaxUint64, math.MaxUint64 - 1, 1 << 63}
