@@ -111,7 +111,7 @@ const weightSep = "\x00"
 // finds every partition an owner, and where there are partitions enough for
 // every unit to own one. (Whether each does depends on the hashes; with a
 // few hundred partitions per unit, as DefaultConfig has for 100 members,
-// all do.)
+// all do.) The ring's points, units times Replication, are indexed by int32.
 func (cfg Config) Validate(units int) error {
 	switch {
 	case cfg.Partitions <= 0:
@@ -124,6 +124,8 @@ func (cfg Config) Validate(units int) error {
 		return fmt.Errorf("weight units must not be negative, got %d", units)
 	case units > cfg.Partitions:
 		return fmt.Errorf("%d members (counting weight) exceed %d partitions", units, cfg.Partitions)
+	case units > 0 && cfg.Replication > math.MaxInt32/units:
+		return fmt.Errorf("%d members (counting weight) with replication %d exceed %d ring points", units, cfg.Replication, math.MaxInt32)
 	}
 	return nil
 }

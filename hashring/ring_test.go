@@ -252,6 +252,8 @@ func TestValidate(t *testing.T) {
 		{"infinite load", with(func(c *Config) { c.Load = math.Inf(1) }), 3, false},
 		{"more units than partitions", ok, 272, false},
 		{"negative units", ok, -1, false},
+		{"most points", Config{Partitions: 1 << 20, Replication: math.MaxInt32 / 1000, Load: 1.1}, 1000, true},
+		{"too many points", Config{Partitions: 1 << 20, Replication: math.MaxInt32/1000 + 1, Load: 1.1}, 1000, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
