@@ -61,21 +61,17 @@ type Scanner interface {
 // into buf, the key and s's final answer; the key aliases buf or s's own
 // memory and is valid until s is used again.
 //
+// s sees the empty window before anything is read, so a scanner with
+// nothing to look for costs no read.
+//
 // err is nil when r ended (io.EOF is not reported) and otherwise the read
 // error that stopped the peek; then buf[:n] still holds what was read and res
-// is what s concluded from it. eof reports whether r is known to be exhausted,
-// that is whether buf[:n] is the whole stream.
+// is what s concluded from it. A reader that keeps returning no bytes and no
+// error stops the peek with io.ErrNoProgress. eof reports whether r is known
+// to be exhausted, that is whether buf[:n] is the whole stream.
 func Peek(r io.Reader, buf []byte, s Scanner) (n int, key []byte, res Result, eof bool, err error) {
+	empty := 0 // consecutive reads that returned nothing
 	for {
-		full := n == len(buf)
-		if !full && !eof && err == nil {
-			var m int
-			m, err = r.Read(buf[n:])
-			n += m
-			if errors.Is(err, io.EOF) {
-				eof, err = true, nil
-			}
-		}
 		final := n == len(buf) || eof || err != nil
 		key, res = s.Scan(buf[:n], final)
 		if res != NeedMore {
@@ -86,5 +82,20 @@ func Peek(r io.Reader, buf []byte, s Scanner) (n int, key []byte, res Result, eo
 			// contract; treat it as no key rather than loop forever.
 			return n, nil, NotFound, eof, err
 		}
+		var m int
+		m, err = r.Read(buf[n:])
+		n += m
+		if errors.Is(err, io.EOF) {
+			eof, err = true, nil
+		}
+		if m > 0 {
+			empty = 0
+		} else if empty++; empty == maxEmptyReads && err == nil && !eof {
+			err = io.ErrNoProgress
+		}
 	}
 }
+
+// maxEmptyReads is how many reads in a row may return nothing before Peek
+// gives up on the reader, as bufio does.
+const maxEmptyReads = 100
