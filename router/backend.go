@@ -1,0 +1,80 @@
+package router
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/peekroute/peekroute/hashring"
+)
+
+// Backend is one upstream service instance.
+type Backend struct {
+	// Name is the backend's normalized URL: lower-case scheme and host,
+	// explicit port, no trailing slash. It is the backend's name on the
+	// ring, so equivalent spellings route identically on every replica.
+	Name string
+	// URL is the parsed, normalized base URL requests are forwarded to.
+	URL *url.URL
+	// Weight scales the backend's share of keys (1..hashring.MaxWeight).
+	Weight int
+}
+
+// ParseBackend parses one backend entry: an http:// or https:// base URL,
+// optionally followed by ";weight=N".
+func ParseBackend(entry string) (Backend, error) {
+	raw, params, _ := strings.Cut(strings.TrimSpace(entry), ";")
+	weight, err := parseWeight(params)
+	if err != nil {
+		return Backend{}, fmt.Errorf("backend %q: %w", entry, err)
+	}
+	u, err := normalizeURL(raw)
+	if err != nil {
+		return Backend{}, fmt.Errorf("backend %q: %w", entry, err)
+	}
+	return Backend{Name: u.String(), URL: u, Weight: weight}, nil
+}
+
+func parseWeight(params string) (int, error) {
+	if params == "" {
+		return 1, nil
+	}
+	name, value, _ := strings.Cut(strings.TrimSpace(params), "=")
+	if name != "weight" {
+		return 0, fmt.Errorf("unknown parameter %q (only weight=N)", name)
+	}
+	w, err := strconv.Atoi(value)
+	if err != nil || w < 1 || w > hashring.MaxWeight {
+		return 0, fmt.Errorf("weight %q is not a whole number from 1 to %d", value, hashring.MaxWeight)
+	}
+	return w, nil
+}
+
+func normalizeURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("scheme must be http or https, got %q", u.Scheme)
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return nil, fmt.Errorf("no host")
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		return nil, fmt.Errorf("only scheme, host, port and path are allowed")
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return nil, fmt.Errorf("port %q is out of range", port)
+	}
+	u.Host = net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u, nil
+}

@@ -1,0 +1,37 @@
+package router_test
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/peekroute/peekroute/extract"
+	"github.com/peekroute/peekroute/hashring"
+	"github.com/peekroute/peekroute/router"
+)
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// newRouterFor builds a router over the given backend URLs without serving.
+func newRouterFor(t *testing.T, urls []string) *router.Router {
+	t.Helper()
+	var backends []router.Backend
+	for _, u := range urls {
+		b, err := router.ParseBackend(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		backends = append(backends, b)
+	}
+	rt, err := router.New(router.Config{
+		Backends:   backends,
+		Ring:       hashring.DefaultConfig(),
+		NewScanner: func() extract.Scanner { return extract.NewXML("sessionId") },
+		PeekLimit:  1024,
+		Logger:     discardLogger(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rt
+}
