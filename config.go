@@ -1,0 +1,395 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+
+	"github.com/peekroute/peekroute/discovery"
+	"github.com/peekroute/peekroute/extract"
+	"github.com/peekroute/peekroute/hashring"
+	"github.com/peekroute/peekroute/health"
+	"github.com/peekroute/peekroute/router"
+)
+
+// envPrefix starts the name of every variable peekroute reads.
+const envPrefix = "PEEKROUTE_"
+
+// settings is the environment as written; see the configuration table in
+// README.md. Variables not set keep the defaults filled in by
+// defaultSettings.
+type settings struct {
+	ListenAddr  string        `env:"LISTEN_ADDR"`
+	Backends    []string      `env:"BACKENDS"`
+	BackendsDNS string        `env:"BACKENDS_DNS"`
+	DNSServer   string        `env:"DNS_SERVER"`
+	DNSInterval time.Duration `env:"DNS_INTERVAL"`
+	Key         string        `env:"KEY"`
+	PeekLimit   int           `env:"PEEK_LIMIT"`
+	MissingKey  string        `env:"MISSING_KEY"`
+	LoadFactor  float64       `env:"LOAD_FACTOR"`
+	Partitions  int           `env:"PARTITIONS"`
+	Replication int           `env:"REPLICATION"`
+
+	HealthPath     string        `env:"HEALTH_PATH"`
+	HealthInterval time.Duration `env:"HEALTH_INTERVAL"`
+	HealthTimeout  time.Duration `env:"HEALTH_TIMEOUT"`
+	HealthRise     int           `env:"HEALTH_RISE"`
+	HealthFall     int           `env:"HEALTH_FALL"`
+
+	ReadHeaderTimeout time.Duration `env:"READ_HEADER_TIMEOUT"`
+	IdleTimeout       time.Duration `env:"IDLE_TIMEOUT"`
+	PeekTimeout       time.Duration `env:"PEEK_TIMEOUT"`
+	MaxHeaderBytes    int           `env:"MAX_HEADER_BYTES"`
+	MaxBody           int64         `env:"MAX_BODY"`
+
+	BackendDialTimeout     time.Duration `env:"BACKEND_DIAL_TIMEOUT"`
+	BackendResponseTimeout time.Duration `env:"BACKEND_RESPONSE_TIMEOUT"`
+	BackendMaxIdleConns    int           `env:"BACKEND_MAX_IDLE_CONNS"`
+
+	TLSCertFile   string `env:"TLS_CERT_FILE"`
+	TLSKeyFile    string `env:"TLS_KEY_FILE"`
+	BackendCAFile string `env:"BACKEND_CA_FILE"`
+
+	LogFormat string `env:"LOG_FORMAT"`
+	LogLevel  string `env:"LOG_LEVEL"`
+	AccessLog bool   `env:"ACCESS_LOG"`
+	LogKeys   bool   `env:"LOG_KEYS"`
+
+	AdminAddr       string        `env:"ADMIN_ADDR"`
+	ShutdownDelay   time.Duration `env:"SHUTDOWN_DELAY"`
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT"`
+}
+
+func defaultSettings() settings {
+	ring := hashring.DefaultConfig()
+	checks := health.DefaultConfig()
+	return settings{
+		ListenAddr:  ":8080",
+		DNSInterval: discovery.DefaultConfig().Interval,
+		PeekLimit:   64 << 10,
+		MissingKey:  "spread",
+		LoadFactor:  ring.Load,
+		Partitions:  ring.Partitions,
+		Replication: ring.Replication,
+
+		HealthInterval: checks.Interval,
+		HealthTimeout:  checks.Timeout,
+		HealthRise:     checks.Rise,
+		HealthFall:     checks.Fall,
+
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		PeekTimeout:       10 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+
+		BackendDialTimeout:     5 * time.Second,
+		BackendResponseTimeout: time.Minute,
+		BackendMaxIdleConns:    256,
+
+		LogFormat: "json",
+		LogLevel:  "info",
+
+		AdminAddr:       ":9090",
+		ShutdownDelay:   5 * time.Second,
+		ShutdownTimeout: 30 * time.Second,
+	}
+}
+
+// config is the validated configuration, ready to wire.
+type config struct {
+	listenAddr      string
+	tls             *tls.Config // for the client listener; nil: plain HTTP
+	server          serverLimits
+	transport       router.TransportConfig
+	adminAddr       string
+	router          router.Config
+	discovery       *discovery.Config // nil: the backends are fixed
+	health          health.Config
+	log             logConfig
+	shutdownDelay   time.Duration
+	shutdownTimeout time.Duration
+}
+
+// configError names the variable at fault.
+type configError struct {
+	variable string
+	problem  string
+}
+
+func (e *configError) Error() string { return envPrefix + e.variable + ": " + e.problem }
+
+func badVar(variable, format string, args ...any) error {
+	return &configError{variable: variable, problem: fmt.Sprintf(format, args...)}
+}
+
+// loadConfig reads and validates the PEEKROUTE_ variables in environ.
+func loadConfig(environ []string) (config, error) {
+	s := defaultSettings()
+	err := env.ParseWithOptions(&s, env.Options{Prefix: envPrefix, Environment: env.ToMap(environ)})
+	if err != nil {
+		return config{}, describeParseError(err)
+	}
+	return s.validate()
+}
+
+// describeParseError rewrites the first of env's errors to name the
+// variable rather than the Go field.
+func describeParseError(err error) error {
+	var pe env.ParseError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	f, _ := reflect.TypeFor[settings]().FieldByName(pe.Name)
+	return badVar(f.Tag.Get("env"), "not a valid %s: %v", pe.Type, unwrapAll(pe.Err))
+}
+
+func unwrapAll(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
+		}
+		err = next
+	}
+}
+
+func (s settings) validate() (config, error) {
+	var c config
+	var err error
+	c.listenAddr = s.ListenAddr
+	if err = s.validateBackends(&c); err != nil {
+		return c, err
+	}
+	if err = s.validateKey(&c.router); err != nil {
+		return c, err
+	}
+	if s.PeekLimit < 1 || s.PeekLimit > 64<<20 {
+		return c, badVar("PEEK_LIMIT", "must be from 1 to %d bytes, got %d", 64<<20, s.PeekLimit)
+	}
+	c.router.PeekLimit = s.PeekLimit
+	if c.router.MissingKey, err = router.ParseMissingKeyPolicy(s.MissingKey); err != nil {
+		return c, badVar("MISSING_KEY", "%v", err)
+	}
+	if c.router.Ring, err = s.ringConfig(c.router.Backends); err != nil {
+		return c, err
+	}
+	if c.health, err = s.healthConfig(); err != nil {
+		return c, err
+	}
+	if err = s.validateLimits(&c); err != nil {
+		return c, err
+	}
+	if c.log, err = s.logConfig(); err != nil {
+		return c, err
+	}
+	if err = s.loadTLS(&c); err != nil {
+		return c, err
+	}
+	c.router.AccessLog, c.router.LogKeys = c.log.accessLog, c.log.logKeys
+	return c, s.validateLifecycle(&c)
+}
+
+func (s settings) healthConfig() (health.Config, error) {
+	hc := health.Config{Path: s.HealthPath, Interval: s.HealthInterval, Timeout: s.HealthTimeout, Rise: s.HealthRise, Fall: s.HealthFall}
+	switch {
+	case hc.Interval <= 0:
+		return hc, badVar("HEALTH_INTERVAL", "must be positive, got %v", hc.Interval)
+	case hc.Timeout <= 0:
+		return hc, badVar("HEALTH_TIMEOUT", "must be positive, got %v", hc.Timeout)
+	case hc.Rise < 1:
+		return hc, badVar("HEALTH_RISE", "must be at least 1, got %d", hc.Rise)
+	case hc.Fall < 1:
+		return hc, badVar("HEALTH_FALL", "must be at least 1, got %d", hc.Fall)
+	}
+	if err := hc.Validate(); err != nil {
+		return hc, badVar("HEALTH_PATH", "%v", err)
+	}
+	return hc, nil
+}
+
+// loadTLS reads the client listener's certificate and the CA that backend
+// certificates are verified against.
+func (s settings) loadTLS(c *config) error {
+	switch {
+	case (s.TLSCertFile == "") != (s.TLSKeyFile == ""):
+		return badVar("TLS_CERT_FILE", "PEEKROUTE_TLS_CERT_FILE and PEEKROUTE_TLS_KEY_FILE go together")
+	case s.TLSCertFile != "":
+		cert, err := tls.LoadX509KeyPair(s.TLSCertFile, s.TLSKeyFile)
+		if err != nil {
+			return badVar("TLS_CERT_FILE", "%v", err)
+		}
+		c.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if s.BackendCAFile != "" {
+		pem, err := os.ReadFile(s.BackendCAFile)
+		if err != nil {
+			return badVar("BACKEND_CA_FILE", "%v", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return badVar("BACKEND_CA_FILE", "no PEM certificate in %s", s.BackendCAFile)
+		}
+		c.transport.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return nil
+}
+
+func (s settings) logConfig() (logConfig, error) {
+	lc := logConfig{format: s.LogFormat, accessLog: s.AccessLog, logKeys: s.LogKeys}
+	if s.LogFormat != "json" && s.LogFormat != "text" {
+		return lc, badVar("LOG_FORMAT", "want json or text, got %q", s.LogFormat)
+	}
+	if err := lc.level.UnmarshalText([]byte(s.LogLevel)); err != nil {
+		return lc, badVar("LOG_LEVEL", "want debug, info, warn or error, got %q", s.LogLevel)
+	}
+	return lc, nil
+}
+
+// serverLimits protect the client listener from slow or oversized clients.
+type serverLimits struct {
+	readHeaderTimeout time.Duration
+	idleTimeout       time.Duration
+	maxHeaderBytes    int
+}
+
+func (s settings) validateLimits(c *config) error {
+	switch {
+	case s.ReadHeaderTimeout <= 0:
+		return badVar("READ_HEADER_TIMEOUT", "must be positive, got %v", s.ReadHeaderTimeout)
+	case s.IdleTimeout <= 0:
+		return badVar("IDLE_TIMEOUT", "must be positive, got %v", s.IdleTimeout)
+	case s.PeekTimeout <= 0:
+		return badVar("PEEK_TIMEOUT", "must be positive, got %v", s.PeekTimeout)
+	case s.MaxHeaderBytes < 4<<10 || s.MaxHeaderBytes > 16<<20:
+		return badVar("MAX_HEADER_BYTES", "must be from 4096 to %d, got %d", 16<<20, s.MaxHeaderBytes)
+	case s.MaxBody < 0:
+		return badVar("MAX_BODY", "must be 0 (no limit) or positive, got %d", s.MaxBody)
+	case s.BackendDialTimeout <= 0:
+		return badVar("BACKEND_DIAL_TIMEOUT", "must be positive, got %v", s.BackendDialTimeout)
+	case s.BackendResponseTimeout < 0:
+		return badVar("BACKEND_RESPONSE_TIMEOUT", "must be 0 (no limit) or positive, got %v", s.BackendResponseTimeout)
+	case s.BackendMaxIdleConns < 1:
+		return badVar("BACKEND_MAX_IDLE_CONNS", "must be at least 1, got %d", s.BackendMaxIdleConns)
+	}
+	c.server = serverLimits{readHeaderTimeout: s.ReadHeaderTimeout, idleTimeout: s.IdleTimeout, maxHeaderBytes: s.MaxHeaderBytes}
+	c.router.PeekTimeout, c.router.MaxBody = s.PeekTimeout, s.MaxBody
+	c.transport = router.TransportConfig{
+		DialTimeout:           s.BackendDialTimeout,
+		ResponseHeaderTimeout: s.BackendResponseTimeout,
+		MaxIdleConnsPerHost:   s.BackendMaxIdleConns,
+		IdleConnTimeout:       90 * time.Second,
+	}
+	return nil
+}
+
+func (s settings) validateLifecycle(c *config) error {
+	c.adminAddr = s.AdminAddr
+	c.shutdownDelay, c.shutdownTimeout = s.ShutdownDelay, s.ShutdownTimeout
+	switch {
+	case s.AdminAddr == "":
+		return badVar("ADMIN_ADDR", "required: where /healthz and /readyz are served, e.g. :9090")
+	case s.AdminAddr == s.ListenAddr && !strings.HasSuffix(s.ListenAddr, ":0"):
+		return badVar("ADMIN_ADDR", "must differ from PEEKROUTE_LISTEN_ADDR (%s)", s.ListenAddr)
+	case s.ShutdownDelay < 0:
+		return badVar("SHUTDOWN_DELAY", "must not be negative, got %v", s.ShutdownDelay)
+	case s.ShutdownTimeout <= 0:
+		return badVar("SHUTDOWN_TIMEOUT", "must be positive, got %v", s.ShutdownTimeout)
+	}
+	return nil
+}
+
+// validateBackends takes the backends from PEEKROUTE_BACKENDS, or the name
+// to discover them from in PEEKROUTE_BACKENDS_DNS.
+func (s settings) validateBackends(c *config) error {
+	switch {
+	case len(s.Backends) > 0 && s.BackendsDNS != "":
+		return badVar("BACKENDS_DNS", "set either it or PEEKROUTE_BACKENDS, not both")
+	case s.BackendsDNS == "":
+		var err error
+		c.router.Backends, err = parseBackends(s.Backends)
+		return err
+	}
+	dc := discovery.DefaultConfig()
+	dc.Target, dc.Server, dc.Interval = s.BackendsDNS, s.DNSServer, s.DNSInterval
+	if _, err := discovery.ParseTarget(dc.Target); err != nil {
+		return badVar("BACKENDS_DNS", "%v", err)
+	}
+	if err := dc.Validate(); err != nil {
+		if dc.Interval <= 0 {
+			return badVar("DNS_INTERVAL", "must be positive, got %v", dc.Interval)
+		}
+		return badVar("DNS_SERVER", "%v", err)
+	}
+	c.discovery = &dc
+	return nil
+}
+
+func parseBackends(entries []string) ([]router.Backend, error) {
+	if len(entries) == 0 {
+		return nil, badVar("BACKENDS", "required (or PEEKROUTE_BACKENDS_DNS): a comma-separated list of http:// or https:// URLs")
+	}
+	backends := make([]router.Backend, 0, len(entries))
+	seen := make(map[string]string, len(entries))
+	for _, entry := range entries {
+		b, err := router.ParseBackend(entry)
+		if err != nil {
+			return nil, badVar("BACKENDS", "%v", err)
+		}
+		if first, dup := seen[b.Name]; dup {
+			return nil, badVar("BACKENDS", "%q and %q are the same backend %s", first, strings.TrimSpace(entry), b.Name)
+		}
+		seen[b.Name] = strings.TrimSpace(entry)
+		backends = append(backends, b)
+	}
+	return backends, nil
+}
+
+func (s settings) validateKey(rc *router.Config) error {
+	kind, name, ok := strings.Cut(s.Key, ":")
+	switch {
+	case s.Key == "":
+		return badVar("KEY", "required: where the key is, e.g. xml:sessionId")
+	case !ok || kind != "xml":
+		return badVar("KEY", "%q: want xml:NAME", s.Key)
+	case name == "" || strings.ContainsAny(name, " \t\r\n<>&/"):
+		return badVar("KEY", "%q: %q is not an XML element name", s.Key, name)
+	}
+	rc.KeyName = s.Key
+	rc.NewScanner = func() extract.Scanner { return extract.NewXML(name) }
+	return nil
+}
+
+// maxRingPoints bounds the points on the ring (backends, counting weights,
+// times replication): about a second to build at this size.
+const maxRingPoints = 4 << 20
+
+// ringConfig checks every condition under which a ring could not be built,
+// so that a bad shape fails here with the variable's name, never later.
+func (s settings) ringConfig(backends []router.Backend) (hashring.Config, error) {
+	cfg := hashring.Config{Partitions: s.Partitions, Replication: s.Replication, Load: s.LoadFactor}
+	units := 0
+	for _, b := range backends {
+		units += b.Weight
+	}
+	switch {
+	case !(s.LoadFactor > 1) || s.LoadFactor > 100:
+		return cfg, badVar("LOAD_FACTOR", "must be greater than 1 (and at most 100), got %v", s.LoadFactor)
+	case s.Replication < 1 || s.Replication > 10000:
+		return cfg, badVar("REPLICATION", "must be from 1 to 10000, got %d", s.Replication)
+	case s.Partitions < 1 || s.Partitions > 1<<22:
+		return cfg, badVar("PARTITIONS", "must be from 1 to %d, got %d", 1<<22, s.Partitions)
+	case units > s.Partitions:
+		return cfg, badVar("PARTITIONS", "%d is fewer than the %d backends (counting weights); every backend needs a partition", s.Partitions, units)
+	case units*s.Replication > maxRingPoints:
+		return cfg, badVar("REPLICATION", "%d points for each of %d backends (counting weights) is more than %d in all; a ring that size takes too long to rebuild", s.Replication, units, maxRingPoints)
+	}
+	return cfg, cfg.Validate(units)
+}
