@@ -15,14 +15,19 @@ import (
 	"time"
 )
 
+// checkTimeout is generous: a TLS handshake on a loaded machine under the
+// race detector can take a good part of a second. Tests of timeouts set
+// their own.
+const checkTimeout = 10 * time.Second
+
 // fastConfig checks often enough for a test to see many rounds quickly.
 func fastConfig(path string) Config {
-	return Config{Path: path, Interval: 10 * time.Millisecond, Timeout: time.Second, Rise: 2, Fall: 3}
+	return Config{Path: path, Interval: 10 * time.Millisecond, Timeout: checkTimeout, Rise: 2, Fall: 3}
 }
 
 // slowConfig never checks again within a test after the first round.
 func slowConfig(path string) Config {
-	return Config{Path: path, Interval: time.Hour, Timeout: time.Second, Rise: 2, Fall: 3}
+	return Config{Path: path, Interval: time.Hour, Timeout: checkTimeout, Rise: 2, Fall: 3}
 }
 
 func wantTransition(t *testing.T, got transition, name string, up bool, reason string) {
@@ -112,7 +117,9 @@ func TestHTTPCheckStatus(t *testing.T) {
 				tt.handler(w, r)
 			})
 			cfg := slowConfig("/health")
-			cfg.Timeout = 100 * time.Millisecond
+			if tt.name == "timeout" {
+				cfg.Timeout = 100 * time.Millisecond
+			}
 			h := startChecker(t, cfg, []Target{b.target("b")})
 			s := h.status("b")
 			if !s.Checked || s.Up != tt.up || !strings.Contains(s.LastError, tt.lastErr) {
