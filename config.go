@@ -105,6 +105,7 @@ func defaultSettings() settings {
 
 // config is the validated configuration, ready to wire.
 type config struct {
+	keySpec         string // PEEKROUTE_KEY as written
 	listenAddr      string
 	tls             *tls.Config // for the client listener; nil: plain HTTP
 	server          serverLimits
@@ -171,6 +172,7 @@ func (s settings) validate() (config, error) {
 	if err = s.validateKey(&c.router); err != nil {
 		return c, err
 	}
+	c.keySpec = s.Key
 	if s.PeekLimit < 1 || s.PeekLimit > 64<<20 {
 		return c, badVar("PEEK_LIMIT", "must be from 1 to %d bytes, got %d", 64<<20, s.PeekLimit)
 	}
@@ -353,17 +355,14 @@ func parseBackends(entries []string) ([]router.Backend, error) {
 }
 
 func (s settings) validateKey(rc *router.Config) error {
-	kind, name, ok := strings.Cut(s.Key, ":")
-	switch {
-	case s.Key == "":
-		return badVar("KEY", "required: where the key is, e.g. xml:sessionId")
-	case !ok || kind != "xml":
-		return badVar("KEY", "%q: want xml:NAME", s.Key)
-	case name == "" || strings.ContainsAny(name, " \t\r\n<>&/"):
-		return badVar("KEY", "%q: %q is not an XML element name", s.Key, name)
+	if strings.TrimSpace(s.Key) == "" {
+		return badVar("KEY", "required: where the key is, e.g. xml:sessionId or header:X-Session-Id,json:session.id")
 	}
-	rc.KeyName = s.Key
-	rc.NewScanner = func() extract.Scanner { return extract.NewXML(name) }
+	sources, err := extract.ParseSources(s.Key)
+	if err != nil {
+		return badVar("KEY", "%v", err)
+	}
+	rc.Key = sources
 	return nil
 }
 

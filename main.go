@@ -135,7 +135,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ls listeners) e
 	go func() { errc <- client.Serve(clientLn) }()
 	defer admin.Close()
 	logger.Info("peekroute listening", "addr", ls.client.Addr().String(), "admin", ls.admin.Addr().String(),
-		"backends", len(cfg.router.Backends), "key", cfg.router.KeyName)
+		"backends", len(cfg.router.Backends), "key", cfg.keySpec)
 
 	select {
 	case err := <-errc:

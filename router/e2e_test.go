@@ -16,7 +16,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/peekroute/peekroute/extract"
 	"github.com/peekroute/peekroute/hashring"
 	"github.com/peekroute/peekroute/router"
 )
@@ -118,12 +117,11 @@ func withPolicy(p router.MissingKeyPolicy) routerOpt {
 func startRouter(t testing.TB, backends []router.Backend, opts ...routerOpt) (*router.Router, string) {
 	t.Helper()
 	cfg := router.Config{
-		Backends:   backends,
-		Ring:       hashring.DefaultConfig(),
-		NewScanner: func() extract.Scanner { return extract.NewXML("sessionId") },
-		KeyName:    "xml:sessionId",
-		PeekLimit:  64 << 10,
-		Logger:     discardLogger(),
+		Backends:  backends,
+		Ring:      hashring.DefaultConfig(),
+		Key:       sources("xml:sessionId"),
+		PeekLimit: 64 << 10,
+		Logger:    discardLogger(),
 	}
 	for _, o := range opts {
 		o(&cfg)

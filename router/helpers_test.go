@@ -24,14 +24,23 @@ func newRouterFor(t *testing.T, urls []string) *router.Router {
 		backends = append(backends, b)
 	}
 	rt, err := router.New(router.Config{
-		Backends:   backends,
-		Ring:       hashring.DefaultConfig(),
-		NewScanner: func() extract.Scanner { return extract.NewXML("sessionId") },
-		PeekLimit:  1024,
-		Logger:     discardLogger(),
+		Backends:  backends,
+		Ring:      hashring.DefaultConfig(),
+		Key:       sources("xml:sessionId"),
+		PeekLimit: 1024,
+		Logger:    discardLogger(),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return rt
+}
+
+// sources parses a key specification that the test knows to be valid.
+func sources(spec string) []extract.Source {
+	s, err := extract.ParseSources(spec)
+	if err != nil {
+		panic(err)
+	}
+	return s
 }

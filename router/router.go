@@ -10,11 +10,10 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/cespare/xxhash/v2"
 
 	"github.com/peekroute/peekroute/extract"
 	"github.com/peekroute/peekroute/hashring"
@@ -50,11 +49,9 @@ type Config struct {
 	Backends []Backend
 	// Ring is the shape of the ring.
 	Ring hashring.Config
-	// NewScanner returns a fresh scanner for the key in a request body;
-	// the router pools and reuses them.
-	NewScanner func() extract.Scanner
-	// KeyName describes the key for messages, e.g. "xml:sessionId".
-	KeyName string
+	// Key lists where the key may be, in order of preference, as
+	// extract.ParseSources returns it.
+	Key []extract.Source
 	// PeekLimit is the most body bytes read while looking for the key.
 	PeekLimit int
 	// PeekTimeout bounds the time to read the peeked part of a body; a
@@ -88,8 +85,10 @@ type Router struct {
 	log       *slog.Logger
 	table     atomic.Pointer[table]
 	update    sync.Mutex // serializes table writers; readers never wait
-	bufs      *bufPool
-	scanners  sync.Pool
+	keys      *keyFinder
+	keyName   string   // the key sources as configured, for messages
+	bufs      *bufPool // peek buffers: the body as sent
+	decoded   *bufPool // decoded windows of compressed bodies
 	exchanges sync.Pool
 }
 
@@ -98,21 +97,24 @@ func New(cfg Config) (*Router, error) {
 	if cfg.PeekLimit <= 0 {
 		return nil, fmt.Errorf("peek limit must be positive, got %d", cfg.PeekLimit)
 	}
-	if cfg.NewScanner == nil {
-		return nil, errors.New("no key scanner")
-	}
 	if cfg.Forwarder == nil {
 		cfg.Forwarder = NewProxyForwarder(NewTransport(TransportConfig{MaxIdleConnsPerHost: 64}))
 	}
+	keys, err := newKeyFinder(cfg.Key)
+	if err != nil {
+		return nil, fmt.Errorf("key sources: %w", err)
+	}
 	rt := &Router{
-		cfg:  cfg,
-		log:  cfg.Logger,
-		bufs: newBufPool(cfg.PeekLimit),
+		cfg:     cfg,
+		log:     cfg.Logger,
+		keys:    keys,
+		keyName: sourcesString(cfg.Key),
+		bufs:    newBufPool(cfg.PeekLimit),
+		decoded: newBufPool(cfg.PeekLimit),
 	}
 	if rt.log == nil {
 		rt.log = slog.Default()
 	}
-	rt.scanners.New = func() any { return cfg.NewScanner() }
 	rt.exchanges.New = func() any { return new(exchange) }
 	if err := rt.SetBackends(cfg.Backends); err != nil {
 		return nil, err
@@ -207,18 +209,18 @@ func (rt *Router) route(w *exchange, r *http.Request) {
 	buf := rt.bufs.get()
 	defer buf.release()
 
-	partition, found, err := rt.peekKey(w, body, buf)
-	w.peeked, w.bytesIn = buf.n, int64(buf.n)
+	key, err := rt.peekKey(w, r, body, buf)
 	switch {
 	case err != nil:
 		w.lookup = lookupError
 		rt.answerBodyError(w, r, err)
 		return
-	case found:
+	case key.found:
 		w.lookup = lookupFound
 	default:
 		w.lookup = lookupMissing
 	}
+	partition, found := key.partition, key.found
 	t := rt.table.Load()
 	if t.ring.Len() == 0 {
 		rt.log.Warn("no backend available", "path", r.URL.Path)
@@ -227,8 +229,8 @@ func (rt *Router) route(w *exchange, r *http.Request) {
 	}
 	if !found {
 		if rt.cfg.MissingKey == Reject {
-			rt.log.Info("no key in request", "key", rt.cfg.KeyName, "remote", r.RemoteAddr, "path", r.URL.Path)
-			writeError(w, r, http.StatusBadRequest, fmt.Sprintf("no %s key in the first %d bytes of the body", rt.cfg.KeyName, rt.cfg.PeekLimit))
+			rt.log.Info("no key in request", "key", rt.keyName, "remote", r.RemoteAddr, "path", r.URL.Path)
+			writeError(w, r, http.StatusBadRequest, fmt.Sprintf("no key (%s) in the request or the first %d bytes of its body", rt.keyName, rt.cfg.PeekLimit))
 			return
 		}
 		partition = rand.IntN(t.ring.Config().Partitions)
@@ -236,40 +238,12 @@ func (rt *Router) route(w *exchange, r *http.Request) {
 	rt.forward(w, r, body, buf, t, partition)
 }
 
-// peekKey reads body into buf until the key is found, the body ends or buf
-// is full, within the peek timeout, and returns the key's partition.
-func (rt *Router) peekKey(w *exchange, body io.Reader, buf *peekBuf) (partition int, found bool, err error) {
-	var rc *http.ResponseController
-	if rt.cfg.PeekTimeout > 0 {
-		rc = http.NewResponseController(w)
-		// An error means the connection has no read deadline to set;
-		// then the server's own timeouts apply.
-		_ = rc.SetReadDeadline(time.Now().Add(rt.cfg.PeekTimeout))
+func sourcesString(sources []extract.Source) string {
+	names := make([]string, len(sources))
+	for i, s := range sources {
+		names[i] = s.String()
 	}
-	s := rt.scanners.Get().(extract.Scanner)
-	defer rt.scanners.Put(s)
-	s.Reset()
-	n, key, res, eof, err := extract.Peek(body, buf.b, s)
-	buf.n, buf.eof = n, eof
-	if err != nil {
-		// The deadline stays: the connection is closed after the answer.
-		return 0, false, err
-	}
-	if rc != nil {
-		// The rest of the body streams at the client's pace.
-		_ = rc.SetReadDeadline(time.Time{})
-	}
-	if res != extract.Found || len(key) == 0 {
-		return 0, false, nil
-	}
-	w.keySource = rt.cfg.KeyName
-	if rt.cfg.AccessLog {
-		w.keyHash = xxhash.Sum64(key)
-		if rt.cfg.LogKeys {
-			w.key = string(key)
-		}
-	}
-	return rt.table.Load().ring.Partition(key), true, nil
+	return strings.Join(names, ",")
 }
 
 // answerBodyError answers a request whose body could not be read.
