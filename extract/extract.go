@@ -1,14 +1,19 @@
 // Package extract finds a routing key near the start of a byte stream
 // without reading past a fixed limit.
 //
-// It owns the streaming scanners (one per key syntax) and the driver that
-// feeds them a bounded window of the stream. A scanner sees a window that only
-// ever grows: every call passes all bytes read so far, the old ones unchanged,
-// and the scanner resumes where it stopped, so no byte is examined twice and
-// nothing is copied per byte.
+// It owns the streaming scanners, one per key syntax (an XML element, a
+// JSON path, a form field, a regular expression); the Chain that runs the
+// scanners of several key sources over one pass of a body; the driver that
+// feeds a scanner a bounded window of a stream (Peek); and the parsing of
+// key-source lists (ParseSources). A scanner sees a window that only ever
+// grows: every call passes all bytes read so far, the old ones unchanged,
+// and the scanner resumes where it stopped, so no byte is examined twice
+// and nothing is copied per byte.
 //
 // extract must never know about HTTP, routing or backends: it turns bytes into
-// a key and nothing more. Callers decide what a key means.
+// a key and nothing more. Header, query and cookie sources are only parsed
+// here, for the caller to look up; media types arrive as plain strings.
+// Callers decide what a key means.
 package extract
 
 import (
@@ -73,6 +78,9 @@ func Peek(r io.Reader, buf []byte, s Scanner) (n int, key []byte, res Result, eo
 	empty := 0 // consecutive reads that returned nothing
 	for {
 		final := n == len(buf) || eof || err != nil
+		if final && !eof {
+			tellCut(s)
+		}
 		key, res = s.Scan(buf[:n], final)
 		if res != NeedMore {
 			return n, key, res, eof, err
@@ -93,6 +101,20 @@ func Peek(r io.Reader, buf []byte, s Scanner) (n int, key []byte, res Result, eo
 		} else if empty++; empty == maxEmptyReads && err == nil && !eof {
 			err = io.ErrNoProgress
 		}
+	}
+}
+
+// cutter is implemented by scanners whose key may run to the end of the
+// stream, with nothing to close it (a form field, a regex match). The
+// drivers call cutShort before a final Scan whose window was cut short by
+// the limit or a read error rather than ended by the stream, so that such
+// a key is not taken for complete. A scanner used without a driver sees a
+// final window as the whole stream.
+type cutter interface{ cutShort() }
+
+func tellCut(s Scanner) {
+	if c, ok := s.(cutter); ok {
+		c.cutShort()
 	}
 }
 

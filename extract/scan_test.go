@@ -139,8 +139,14 @@ func checkScanner(t *testing.T, s Scanner, in string, want answer) {
 			break
 		}
 	}
+	// A buffer the stream fills exactly is cut short for all Peek knows,
+	// which matters to scanners whose key can end with the stream.
+	slacks := []int{0, 7}
+	if _, ok := s.(cutter); ok {
+		slacks = slacks[1:]
+	}
 	for _, r := range readers {
-		for _, slack := range []int{0, 7} {
+		for _, slack := range slacks {
 			if got := peekWith(t, s, b, len(b)+slack, r.wrap); got != want {
 				t.Errorf("Peek via %s reader, limit %d: got %v, want %v", r.name, len(b)+slack, got, want)
 			}
