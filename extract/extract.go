@@ -3,17 +3,18 @@
 //
 // It owns the streaming scanners, one per key syntax (an XML element, a
 // JSON path, a form field, a regular expression); the Chain that runs the
-// scanners of several key sources over one pass of a body; the driver that
-// feeds a scanner a bounded window of a stream (Peek); and the parsing of
-// key-source lists (ParseSources). A scanner sees a window that only ever
-// grows: every call passes all bytes read so far, the old ones unchanged,
-// and the scanner resumes where it stopped, so no byte is examined twice
-// and nothing is copied per byte.
+// scanners of several key sources over one pass of a body; the drivers
+// that feed a scanner a bounded window of a stream (Peek, and PeekDecoded
+// for gzip and deflate bodies); and the parsing of key-source lists
+// (ParseSources). A scanner sees a window that only ever grows: every call
+// passes all bytes read so far, the old ones unchanged, and the scanner
+// resumes where it stopped, so no byte is examined twice and nothing is
+// copied per byte.
 //
 // extract must never know about HTTP, routing or backends: it turns bytes into
 // a key and nothing more. Header, query and cookie sources are only parsed
-// here, for the caller to look up; media types arrive as plain strings.
-// Callers decide what a key means.
+// here, for the caller to look up; media types and content codings arrive
+// as plain strings. Callers decide what a key means.
 package extract
 
 import (
