@@ -165,6 +165,9 @@ func TestPeekDecodedCutShort(t *testing.T) {
 }
 
 func TestPeekDecodedAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's sync.Pool drops items")
+	}
 	doc := soapEnvelope(4<<10, true)
 	s := NewXML("sessionId")
 	raw, dec := make([]byte, 64<<10), make([]byte, 64<<10)
