@@ -228,7 +228,9 @@ func (s settings) loadTLS(c *config) error {
 		if err != nil {
 			return badVar("TLS_CERT_FILE", "%v", err)
 		}
-		c.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		// HTTP/1.1 only: the framing guard reads the plaintext between
+		// TLS and net/http, which therefore serves HTTP/1 alone.
+		c.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
 	}
 	if s.BackendCAFile != "" {
 		pem, err := os.ReadFile(s.BackendCAFile)

@@ -109,7 +109,8 @@ func TestTLSBothSides(t *testing.T) {
 
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(ca.pem)
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	// A client that would take HTTP/2 if offered.
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
 	defer client.CloseIdleConnections()
 	send := func(url string) (int, string) {
 		body := "<sessionId>tls-1</sessionId>"
