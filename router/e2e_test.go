@@ -373,8 +373,16 @@ func TestChunkedBodyStaysStreamed(t *testing.T) {
 }
 
 func TestExpectContinue(t *testing.T) {
+	t.Run("key in the body", func(t *testing.T) { testExpectContinue(t, "xml:sessionId", false) })
+	t.Run("key in a header", func(t *testing.T) { testExpectContinue(t, "header:X-Test-Key", true) })
+}
+
+// testExpectContinue sends a body only after 100 Continue. When the key is
+// in a header the body is not peeked, and the backend is asked for the
+// 100 Continue itself.
+func testExpectContinue(t *testing.T, spec string, backendAsked bool) {
 	bs := startBackends(t, 3)
-	_, url := startRouter(t, bs.backends)
+	_, url := startRouter(t, bs.backends, withKey(spec))
 	body := envelope("expect-1", 100, 10<<10)
 	var got100 bool
 	trace := &httptrace.ClientTrace{Got100Continue: func() { got100 = true }}
@@ -398,8 +406,12 @@ func TestExpectContinue(t *testing.T) {
 	if !got100 {
 		t.Error("client never got 100 Continue")
 	}
-	if r := lastFor(t, bs, "expect-1"); r.sha != sha(body) {
+	r := lastFor(t, bs, "expect-1")
+	if r.sha != sha(body) {
 		t.Error("body changed on the way")
+	}
+	if asked := r.expect != ""; asked != backendAsked {
+		t.Errorf("backend saw Expect %q; want it asked: %v", r.expect, backendAsked)
 	}
 }
 

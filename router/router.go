@@ -303,6 +303,12 @@ func (rt *Router) attempt(w *exchange, r *http.Request, rest io.Reader, buf *pee
 		body = newReplayBody(buf, rest)
 		out.Body = body
 	}
+	if buf.n > 0 && r.Header.Get("Expect") != "" {
+		// Reading the body told the client to continue already; the
+		// backend must not be asked to say so again before it gets it.
+		out.Header = r.Header.Clone()
+		out.Header.Del("Expect")
+	}
 	w.backend = b
 	err = rt.cfg.Forwarder.Forward(w, &out, b)
 	if n := body.consumed(); n > w.bytesIn {
