@@ -107,16 +107,11 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ls listeners) e
 	defer stopChecks()
 	state := &readiness{checker: checker, router: rt}
 	if cfg.discovery != nil {
-		watcher, err := discovery.New(*cfg.discovery, discovery.Options{
-			Logger:   logger,
-			OnChange: func(found []discovery.Backend) { applyDiscovered(rt, checker, logger, found) },
-		})
+		stopWatch, err := watchDNS(*cfg.discovery, rt, checker, logger, state)
 		if err != nil {
 			ls.close()
-			return fmt.Errorf("starting discovery: %w", err)
+			return err
 		}
-		state.discovered, state.target = watcher.Ready(), cfg.discovery.Target
-		stopWatch := runInBackground(watcher.Run)
 		defer stopWatch()
 	}
 
@@ -146,6 +141,20 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ls listeners) e
 	state.draining.Store(true)
 	logger.Info("shutting down: reporting not ready", "delay", cfg.shutdownDelay.String())
 	return drain(client, cfg, logger, errc)
+}
+
+// watchDNS keeps the router's backends in step with what DNS answers
+// until stop is called; readiness waits for the first answer.
+func watchDNS(cfg discovery.Config, rt *router.Router, checker *health.Checker, logger *slog.Logger, state *readiness) (stop func(), err error) {
+	watcher, err := discovery.New(cfg, discovery.Options{
+		Logger:   logger,
+		OnChange: func(found []discovery.Backend) { applyDiscovered(rt, checker, logger, found) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("starting discovery: %w", err)
+	}
+	state.discovered, state.target = watcher.Ready(), cfg.Target
+	return runInBackground(watcher.Run), nil
 }
 
 // healthcheck asks the peekroute serving on this host's admin address
