@@ -2,6 +2,7 @@ package extract
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -112,6 +113,14 @@ func (s *jsonScanner) fail() { s.res = NotFound }
 
 func (s *jsonScanner) scan(w []byte) {
 	for s.res == NeedMore && s.pos < len(w) {
+		if s.state <= jAfter && s.onPath < s.depth {
+			s.skip(w)
+			if s.res != NeedMore || s.pos == len(w) {
+				return
+			}
+			// The container closed, or the window cut a token: the
+			// general states take over.
+		}
 		switch s.state {
 		case jString:
 			s.str(w)
@@ -193,21 +202,11 @@ func (s *jsonScanner) value(c byte) {
 	s.start = s.pos
 	switch {
 	case c == '{' || c == '[':
-		if s.target || s.depth == maxJSONDepth {
+		if s.target || !s.push(c == '[') {
 			s.fail() // a structure is no key; or too deep to follow
 			return
 		}
 		s.pos++
-		d := s.depth
-		s.depth++
-		s.arr = c == '['
-		if s.arr {
-			s.arrays[d/64] |= 1 << (d % 64)
-			s.state = jArrFirst
-		} else {
-			s.arrays[d/64] &^= 1 << (d % 64)
-			s.state = jObjFirst
-		}
 		if hit || s.depth == 1 {
 			s.onPath = s.depth
 			s.elem[s.depth] = 0
@@ -273,41 +272,52 @@ var strClass = func() (t [256]uint8) {
 	return t
 }()
 
-// str reads string contents up to the closing quote or an escape. It
-// skips eight bytes at a time while none of them is a quote, a backslash
-// or a control character.
+// str reads string contents up to the closing quote or an escape.
 func (s *jsonScanner) str(w []byte) {
-	const lsb, msb = 0x0101010101010101, 0x8080808080808080
-	for i := s.pos; i < len(w); {
-		if i+8 <= len(w) {
-			x := binary.LittleEndian.Uint64(w[i:])
-			q, b := x^(lsb*'"'), x^(lsb*'\\')
-			if ((x-lsb*0x20)&^x|(q-lsb)&^q|(b-lsb)&^b)&msb == 0 {
-				s.high = s.high || x&msb != 0
-				i += 8
-				continue
-			}
-		}
-		switch strClass[w[i]] {
-		case sPlain:
-		case sHigh:
-			s.high = true
-		case sQuote:
-			s.pos = i + 1
-			s.endString(w, s.start, i)
-			return
-		case sBackslash:
-			s.pos = i + 1
-			s.esc = true
-			s.state = jEscape
-			return
-		default:
-			s.fail() // control characters must be escaped
-			return
-		}
-		i++
+	i, high := nextSpecial(w, s.pos)
+	s.high = s.high || high
+	if i == len(w) {
+		s.pos = i
+		return
 	}
-	s.pos = len(w)
+	s.pos = i + 1
+	switch w[i] {
+	case '"':
+		s.endString(w, s.start, i)
+	case '\\':
+		s.esc = true
+		s.state = jEscape
+	default:
+		s.fail() // control characters must be escaped
+	}
+}
+
+// nextSpecial returns the offset from i of the first quote, backslash or
+// control character in w, or len(w), and whether the bytes before it hold
+// a non-ASCII one. It looks at eight bytes at a time.
+func nextSpecial(w []byte, i int) (_ int, high bool) {
+	const msb = 0x8080808080808080
+	for ; i+8 <= len(w); i += 8 {
+		x := binary.LittleEndian.Uint64(w[i:])
+		if m := specials(x); m != 0 {
+			n := bits.TrailingZeros64(m) / 8
+			return i + n, high || x&msb&(1<<(8*n)-1) != 0
+		}
+		high = high || x&msb != 0
+	}
+	for ; i < len(w) && strClass[w[i]] <= sHigh; i++ {
+		high = high || w[i] >= utf8.RuneSelf
+	}
+	return i, high
+}
+
+// specials flags the high bit of each byte of x that is a quote, a
+// backslash or a control character, exactly up to the lowest such byte
+// (the borrows of the subtractions can only flag bytes above it).
+func specials(x uint64) uint64 {
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	q, b := x^(lsb*'"'), x^(lsb*'\\')
+	return ((x-lsb*0x20)&^x | (q-lsb)&^q | (b-lsb)&^b) & msb
 }
 
 func (s *jsonScanner) escape(c byte) {
@@ -481,6 +491,29 @@ func (s *jsonScanner) after(w []byte, c byte) {
 // close reads the bracket that closes the innermost container.
 func (s *jsonScanner) close() {
 	s.pos++
+	s.pop()
+}
+
+// push opens a container, unless that would nest too deep.
+func (s *jsonScanner) push(array bool) bool {
+	if s.depth == maxJSONDepth {
+		return false
+	}
+	d := s.depth
+	s.depth++
+	s.arr = array
+	if array {
+		s.arrays[d/64] |= 1 << (d % 64)
+		s.state = jArrFirst
+	} else {
+		s.arrays[d/64] &^= 1 << (d % 64)
+		s.state = jObjFirst
+	}
+	return true
+}
+
+// pop closes the innermost container.
+func (s *jsonScanner) pop() {
 	if s.onPath == s.depth {
 		s.onPath--
 	}

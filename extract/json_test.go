@@ -62,7 +62,20 @@ var jsonCases = []struct {
 	{"found before a fault", "a", `{"a":"v",}`, found("v")},
 	{"found before garbage", "a", `{"a":1]`, notFound},
 
+	{"skipped container", "k", `{"skip":{"a":[1,-2.5e3,true,false,null,"s\"\u00e9\\",{"b":[]},[],""], "c" : { } ,"d":0},"k":"v"}`, found("v")},
+	{"skipped container, spaced", "k", "{ \"skip\" : [ { \"a\" : 1 } , [ ] , \"x\" ] , \"k\" : \"v\" }", found("v")},
+
 	{"scalar document", "a", `"a"`, notFound},
+	{"skipped: missing comma", "k", `{"skip":[1 2],"k":"v"}`, notFound},
+	{"skipped: missing colon", "k", `{"skip":{"a" 1},"k":"v"}`, notFound},
+	{"skipped: bad number", "k", `{"skip":[01],"k":"v"}`, notFound},
+	{"skipped: bad escape", "k", `{"skip":["\x"],"k":"v"}`, notFound},
+	{"skipped: bad unicode escape", "k", `{"skip":["\u12g4"],"k":"v"}`, notFound},
+	{"skipped: control character", "k", "{\"skip\":[\"a\tb\"],\"k\":\"v\"}", notFound},
+	{"skipped: bad literal", "k", `{"skip":[tru],"k":"v"}`, notFound},
+	{"skipped: trailing comma", "k", `{"skip":[1,],"k":"v"}`, notFound},
+	{"skipped: wrong bracket", "k", `{"skip":[1},"k":"v"}`, notFound},
+	{"skipped: key not a string", "k", `{"skip":{a:1},"k":"v"}`, notFound},
 	{"empty document", "a", ``, notFound},
 	{"not there", "b", `{"a":1}`, notFound},
 	{"unterminated number", "a", `{"a":12`, notFound},
@@ -296,4 +309,17 @@ func genJSON(prog []byte) []byte {
 	}
 	b.WriteString("}")
 	return []byte(b.String())
+}
+
+func TestValidNumber(t *testing.T) {
+	for _, n := range []string{"0", "7", "42", "-1", "-0", "10", "123", "0.5", "-0.5e-3", "1E+2", "1e2", "12.25"} {
+		if !validNumber([]byte(n)) || !json.Valid([]byte(n)) {
+			t.Errorf("%s: not valid", n)
+		}
+	}
+	for _, n := range []string{"-", "01", "--", "1.", ".5", "1e", "1e+", "+1", "0x1", "1-", "00", "-01", "1.2.3", "1e2e3", "-."} {
+		if validNumber([]byte(n)) || json.Valid([]byte(n)) {
+			t.Errorf("%s: valid", n)
+		}
+	}
 }
