@@ -81,7 +81,9 @@ func feed(dec io.Reader, ok bool, decoded []byte, s Scanner) ([]byte, Result) {
 }
 
 // inflater holds decompressors for reuse: their windows and tables are
-// large, so they are pooled rather than made per request.
+// large, so they are pooled rather than made per request. What is left to
+// allocate is compress/flate's own: a few small link tables for each
+// dynamic block whose codes run longer than nine bits.
 type inflater struct {
 	src rawReader
 	gz  gzip.Reader

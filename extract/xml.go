@@ -49,8 +49,11 @@ const (
 )
 
 // XMLScanner finds the text of the first element with a given local name.
+// It answers as soon as that element's end tag is read (or its first child,
+// or the self-closing tag that makes it empty), and it reads the window
+// once across calls, resuming where it stopped: O(n) in all.
 //
-// Rules, all of them decided where the element is, without reading further:
+// Rules:
 //
 //   - The first element in document order whose local name matches decides.
 //     Its namespace prefix is ignored, unless the scanner was made by
