@@ -7,9 +7,15 @@ package extract
 // none. Sources not from the body take no part, but keep their place in
 // the list, so Winner and Limit count them.
 //
+// The order is the caller's priority, and it has a cost: a later source
+// cannot win before every earlier one has ruled itself out, and a regex
+// source, or an XML source over a body without the element, does so only
+// at the end of the stream or the limit.
+//
 // A Chain is for one stream at a time; pool Chains to serve requests
-// concurrently. After NewChain it allocates nothing (save what a regex
-// match costs).
+// concurrently. Per stream, call Reset, then Limit and Accept as needed,
+// then Scan (through Peek or PeekDecoded). After NewChain it allocates
+// nothing, save what a regex match costs.
 type Chain struct {
 	sources  []Source
 	scanners []Scanner // nil where the source is not from the body
@@ -26,7 +32,9 @@ const (
 	cNone                 // has no key
 )
 
-// NewChain returns a Chain over sources, as ParseSources returns them.
+// NewChain returns a Chain over sources, as ParseSources returns them,
+// making a scanner for each body source. It fails for a source made by
+// hand whose Name does not suit its Kind.
 func NewChain(sources []Source) (*Chain, error) {
 	c := &Chain{
 		sources:  sources,
