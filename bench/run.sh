@@ -6,7 +6,7 @@
 #
 #   bench/run.sh            full run (about 5 minutes): every peer, body size
 #                           and key position below; prints one Markdown table
-#   bench/run.sh --smoke    CI check (about 20 seconds): three backends and
+#   bench/run.sh --smoke    CI check (seconds, after the build): three backends and
 #                           peekroute only, 1 KiB bodies, wrk for 2 seconds;
 #                           prints a one-row table and exits non-zero if any
 #                           request failed or a key was not sticky. Same as
@@ -223,8 +223,8 @@ start() {
 	GROUPS_STARTED+=("$STARTED")
 }
 
-# wait_for NAME SECONDS CMD... retries CMD every 0.1 s until it succeeds;
-# NAME is the process start started last.
+# wait_for NAME SECONDS CMD... retries CMD every 0.1 s until it succeeds or
+# the process start launched last, named NAME, has exited.
 wait_for() {
 	local name=$1 tries=$(($2 * 10))
 	shift 2
@@ -262,7 +262,6 @@ say "building peekroute, bench/backend and bench/stickiness"
 	go build -o "$WORK/stickiness" ./bench/stickiness
 )
 
-
 # --- backends -----------------------------------------------------------------
 
 BACKEND_ADDRS=()
@@ -277,7 +276,8 @@ say "backends: ${BACKEND_ADDRS[*]}"
 
 # --- proxies ------------------------------------------------------------------
 
-# The Lua sample fetch of the seed set-up.
+# The Lua sample fetch of the seed set-up, loaded with lua-load (one Lua state
+# shared by HAProxy's threads) as the classic recipe does.
 cat >"$WORK/sessionid.lua" <<'LUA'
 core.register_fetches("sessionid", function(txn)
 	local body = txn.f:req_body()
