@@ -36,13 +36,17 @@ func (p *peekBuf) release() {
 
 // bufPool recycles peek buffers of one size.
 type bufPool struct {
-	size int
-	pool sync.Pool
+	size      int
+	pool      sync.Pool
+	allocated atomic.Int64 // buffers made rather than reused
 }
 
 func newBufPool(size int) *bufPool {
 	bp := &bufPool{size: size}
-	bp.pool.New = func() any { return &peekBuf{b: make([]byte, size), pool: bp} }
+	bp.pool.New = func() any {
+		bp.allocated.Add(1)
+		return &peekBuf{b: make([]byte, size), pool: bp}
+	}
 	return bp
 }
 
@@ -117,6 +121,9 @@ func (rb *replayBody) readPeeked(p []byte) (n int, err error, done bool) {
 // Close releases the peek buffer. It does not close the client's body: the
 // server owns that and closes it when the handler returns.
 func (rb *replayBody) Close() error {
+	if rb == nil {
+		return nil
+	}
 	rb.mu.Lock()
 	defer rb.mu.Unlock()
 	if !rb.closed {

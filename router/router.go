@@ -314,6 +314,11 @@ func (rt *Router) attempt(w *exchange, r *http.Request, rest io.Reader, buf *pee
 	if n := body.consumed(); n > w.bytesIn {
 		w.bytesIn = n
 	}
+	// The exchange with b is over. A forwarder need not close the body
+	// (httputil.ReverseProxy hides Close from the transport), and a
+	// transport may still be writing it if b answered early: closing
+	// here returns the peek buffer, and any late read fails cleanly.
+	body.Close()
 	if err == nil {
 		return nil, false
 	}
