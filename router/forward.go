@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
-	"sync"
 	"time"
 )
 
@@ -58,7 +57,7 @@ func NewProxyForwarder(transport http.RoundTripper) Forwarder {
 	f.proxy = &httputil.ReverseProxy{
 		Rewrite:      rewrite,
 		Transport:    transport,
-		BufferPool:   newCopyBufferPool(32 << 10),
+		BufferPool:   newCopyBufferPool(32<<10, 1024),
 		ErrorHandler: recordError,
 		// Errors reach the router through Forward's result; the proxy
 		// itself has nothing more to say.
@@ -104,15 +103,29 @@ func recordError(_ http.ResponseWriter, req *http.Request, err error) {
 	req.Context().Value(attemptKey{}).(*attempt).err = err
 }
 
-// copyBufferPool lends the proxy its response copy buffers.
-type copyBufferPool struct{ pool sync.Pool }
-
-func newCopyBufferPool(size int) *copyBufferPool {
-	p := &copyBufferPool{}
-	p.pool.New = func() any { b := make([]byte, size); return &b }
-	return p
+// copyBufferPool lends the proxy its response copy buffers. It is a free
+// list rather than a sync.Pool, whose Put would box every slice it is given.
+type copyBufferPool struct {
+	size int
+	free chan []byte
 }
 
-func (p *copyBufferPool) Get() []byte { return *p.pool.Get().(*[]byte) }
+func newCopyBufferPool(size, keep int) *copyBufferPool {
+	return &copyBufferPool{size: size, free: make(chan []byte, keep)}
+}
 
-func (p *copyBufferPool) Put(b []byte) { p.pool.Put(&b) }
+func (p *copyBufferPool) Get() []byte {
+	select {
+	case b := <-p.free:
+		return b
+	default:
+		return make([]byte, p.size)
+	}
+}
+
+func (p *copyBufferPool) Put(b []byte) {
+	select {
+	case p.free <- b[:cap(b)]:
+	default: // the list is full: let the collector have it
+	}
+}

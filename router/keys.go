@@ -23,6 +23,7 @@ type keyFinder struct {
 	sources []extract.Source
 	names   []string // header sources' names in canonical form
 	body    bool     // some source reads the body
+	typed   bool     // some body source looks only at certain media types
 	chains  sync.Pool
 }
 
@@ -36,6 +37,7 @@ func newKeyFinder(sources []extract.Source) (*keyFinder, error) {
 			kf.names[i] = textproto.CanonicalMIMEHeaderKey(s.Name)
 		}
 		kf.body = kf.body || s.FromBody()
+		kf.typed = kf.typed || (s.FromBody() && !s.Accepts(""))
 	}
 	// Build one chain now so that a bad source fails here, not per request.
 	first, err := extract.NewChain(sources)
@@ -114,7 +116,9 @@ func (rt *Router) peekKey(w *exchange, r *http.Request, body io.Reader, buf *pee
 		if plain > 0 {
 			c.Limit(plain) // only sources before the plain one can beat it
 		}
-		c.Accept(mediaType(r))
+		if kf.typed {
+			c.Accept(mediaType(r))
+		}
 		if c.Active() {
 			var decoded *peekBuf // holds a decoded key until it is hashed
 			defer func() {
