@@ -21,6 +21,7 @@ import (
 // sources cost no body read; body sources share one peek of the body.
 type keyFinder struct {
 	sources []extract.Source
+	labels  []string // each source as written, for logs and metrics
 	names   []string // header sources' names in canonical form
 	body    bool     // some source reads the body
 	typed   bool     // some body source looks only at certain media types
@@ -31,8 +32,9 @@ func newKeyFinder(sources []extract.Source) (*keyFinder, error) {
 	if len(sources) == 0 {
 		return nil, errors.New("no key source")
 	}
-	kf := &keyFinder{sources: sources, names: make([]string, len(sources))}
+	kf := &keyFinder{sources: sources, labels: make([]string, len(sources)), names: make([]string, len(sources))}
 	for i, s := range sources {
+		kf.labels[i] = s.String()
 		if s.Kind == extract.Header {
 			kf.names[i] = textproto.CanonicalMIMEHeaderKey(s.Name)
 		}
@@ -187,7 +189,7 @@ func (rt *Router) scanBody(w *exchange, r *http.Request, body io.Reader, buf *pe
 
 // foundKey records that source i gave key and returns its partition.
 func (rt *Router) foundKey(w *exchange, i int, key []byte) keyResult {
-	w.keySource = rt.keys.sources[i].String()
+	w.keySource = rt.keys.labels[i]
 	if rt.cfg.AccessLog {
 		w.keyHash = xxhash.Sum64(key)
 		if rt.cfg.LogKeys {
