@@ -37,7 +37,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -191,24 +190,7 @@ func (c *directConn) alive() bool {
 	if c.br.Buffered() > 0 {
 		return false
 	}
-	sc, ok := c.raw.(syscall.Conn)
-	if !ok {
-		return true
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	live := false
-	var b [1]byte
-	err = rc.Read(func(fd uintptr) bool {
-		_, _, rerr := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		// Nothing to read and no end of stream: the connection is idle
-		// as it should be. Data, EOF (n == 0) or an error: not usable.
-		live = rerr == syscall.EAGAIN || rerr == syscall.EWOULDBLOCK
-		return true
-	})
-	return err == nil && live
+	return socketIdle(c.raw)
 }
 
 func (f *DirectForwarder) dial(ctx context.Context, b *Backend) (*directConn, error) {
@@ -372,16 +354,33 @@ func (f *DirectForwarder) writeRequest(c *directConn, req *http.Request, b *Back
 		bw.WriteString("Content-Length: ")
 		bw.Write(strconv.AppendInt(bw.AvailableBuffer(), req.ContentLength, 10))
 		bw.WriteString("\r\n\r\n")
+		if err := flushUnlessReady(bw, req.Body); err != nil {
+			return err
+		}
 		if err := sendFixed(bw, req.Body, req.ContentLength); err != nil {
 			return err
 		}
 	case req.ContentLength < 0:
 		bw.WriteString("Transfer-Encoding: chunked\r\n\r\n")
+		if err := flushUnlessReady(bw, req.Body); err != nil {
+			return err
+		}
 		if err := f.sendChunked(bw, req.Body); err != nil {
 			return err
 		}
 	default:
 		bw.WriteString("\r\n")
+	}
+	return bw.Flush()
+}
+
+// flushUnlessReady sends the head now unless body has bytes to go with it
+// at once (the peeked part of a replayed body): a body may be slow to come
+// — a header key leaves it unread — and the backend should not wait for
+// its first bytes to see the request.
+func flushUnlessReady(bw *bufio.Writer, body io.Reader) error {
+	if rb, ok := body.(*replayBody); ok && rb.ready() {
+		return nil
 	}
 	return bw.Flush()
 }

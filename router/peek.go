@@ -133,6 +133,14 @@ func (rb *replayBody) Close() error {
 	return nil
 }
 
+// ready reports whether Read can return peeked bytes at once, without
+// waiting on the client.
+func (rb *replayBody) ready() bool {
+	rb.mu.Lock()
+	defer rb.mu.Unlock()
+	return !rb.closed && rb.off < rb.buf.n
+}
+
 // sent reports whether any byte of the body has been handed to a backend
 // connection (a read returned data). Before that a failed attempt left nothing
 // behind and the request can be replayed elsewhere from the peek buffer.
