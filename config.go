@@ -50,6 +50,7 @@ type settings struct {
 	MaxHeaderBytes    int           `env:"MAX_HEADER_BYTES"`
 	MaxBody           int64         `env:"MAX_BODY"`
 
+	Engine                 string        `env:"ENGINE"`
 	BackendDialTimeout     time.Duration `env:"BACKEND_DIAL_TIMEOUT"`
 	BackendResponseTimeout time.Duration `env:"BACKEND_RESPONSE_TIMEOUT"`
 	BackendMaxIdleConns    int           `env:"BACKEND_MAX_IDLE_CONNS"`
@@ -90,6 +91,7 @@ func defaultSettings() settings {
 		PeekTimeout:       10 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 
+		Engine:                 "proxy",
 		BackendDialTimeout:     5 * time.Second,
 		BackendResponseTimeout: time.Minute,
 		BackendMaxIdleConns:    256,
@@ -110,6 +112,7 @@ type config struct {
 	tls             *tls.Config // for the client listener; nil: plain HTTP
 	server          serverLimits
 	transport       router.TransportConfig
+	engine          string // how requests reach backends: proxy or direct
 	adminAddr       string
 	router          router.Config
 	discovery       *discovery.Config // nil: the backends are fixed
@@ -276,6 +279,8 @@ func (s settings) validateLimits(c *config) error {
 		return badVar("MAX_HEADER_BYTES", "must be from 4096 to %d, got %d", 16<<20, s.MaxHeaderBytes)
 	case s.MaxBody < 0:
 		return badVar("MAX_BODY", "must be 0 (no limit) or positive, got %d", s.MaxBody)
+	case s.Engine != "proxy" && s.Engine != "direct":
+		return badVar("ENGINE", "want proxy or direct, got %q", s.Engine)
 	case s.BackendDialTimeout <= 0:
 		return badVar("BACKEND_DIAL_TIMEOUT", "must be positive, got %v", s.BackendDialTimeout)
 	case s.BackendResponseTimeout < 0:
@@ -285,6 +290,7 @@ func (s settings) validateLimits(c *config) error {
 	}
 	c.server = serverLimits{readHeaderTimeout: s.ReadHeaderTimeout, idleTimeout: s.IdleTimeout, maxHeaderBytes: s.MaxHeaderBytes}
 	c.router.PeekTimeout, c.router.MaxBody = s.PeekTimeout, s.MaxBody
+	c.engine = s.Engine
 	c.transport = router.TransportConfig{
 		DialTimeout:           s.BackendDialTimeout,
 		ResponseHeaderTimeout: s.BackendResponseTimeout,

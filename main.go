@@ -210,7 +210,7 @@ func assemble(cfg config, logger *slog.Logger) (*router.Router, *health.Checker,
 	var checker *health.Checker
 	cfg.router.Logger = logger
 	cfg.router.Metrics = metrics
-	cfg.router.Forwarder = router.NewProxyForwarder(router.NewTransport(cfg.transport))
+	cfg.router.Forwarder = newForwarder(cfg)
 	cfg.router.OnBackendFailure = func(backend string, err error) { checker.ReportFailure(backend, err) }
 	rt, err := router.New(cfg.router)
 	if err != nil {
@@ -233,6 +233,14 @@ func assemble(cfg config, logger *slog.Logger) (*router.Router, *health.Checker,
 	}
 	reg.MustRegister(newHealthCollector(checker))
 	return rt, checker, reg, nil
+}
+
+// newForwarder returns the engine that carries requests to backends.
+func newForwarder(cfg config) router.Forwarder {
+	if cfg.engine == "direct" {
+		return router.NewDirectForwarder(cfg.transport)
+	}
+	return router.NewProxyForwarder(router.NewTransport(cfg.transport))
 }
 
 // drain keeps client serving for the shutdown delay, then shuts it down.
