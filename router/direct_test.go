@@ -3,7 +3,6 @@ package router_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -11,8 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httptrace"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,83 +29,6 @@ func withDirect(t testing.TB, cfg router.TransportConfig) routerOpt {
 
 func directDefaults(t testing.TB) routerOpt {
 	return withDirect(t, router.TransportConfig{MaxIdleConnsPerHost: 16})
-}
-
-func TestDirectStickyAcrossKeys(t *testing.T) {
-	bs := startBackends(t, 3)
-	_, url := startRouter(t, bs.backends, directDefaults(t))
-	owner := map[string]string{}
-	for i := range 300 {
-		key := fmt.Sprintf("session-%03d", i%50)
-		resp := postBytes(t, url, envelope(key, 64, 64), key)
-		if resp.status != http.StatusOK {
-			t.Fatalf("request %d: status %d: %s", i, resp.status, resp.body)
-		}
-		if prev, ok := owner[key]; ok && prev != resp.backend {
-			t.Fatalf("key %s went to %s and to %s", key, prev, resp.backend)
-		}
-		owner[key] = resp.backend
-	}
-	got := bs.received()
-	if len(got) != 300 {
-		t.Fatalf("backends received %d requests, want 300", len(got))
-	}
-	used := map[string]bool{}
-	for _, r := range got {
-		if owner[r.key] != r.backend {
-			t.Errorf("backend %s received key %s owned by %s", r.backend, r.key, owner[r.key])
-		}
-		used[r.backend] = true
-	}
-	if len(used) != 3 {
-		t.Errorf("backends used: %v, want all three", used)
-	}
-}
-
-func TestDirectBodiesArriveByteForByte(t *testing.T) {
-	bs := startBackends(t, 3)
-	rt, url := startRouter(t, bs.backends, directDefaults(t))
-	for _, size := range []int{1 << 10, 1 << 20, 16 << 20} {
-		t.Run(fmt.Sprint(size), func(t *testing.T) {
-			key := fmt.Sprintf("size-%d", size)
-			body := envelope(key, 32, size)
-			resp := postBytes(t, url, body, key)
-			if resp.status != http.StatusOK {
-				t.Fatalf("status %d: %s", resp.status, resp.body)
-			}
-			r := lastFor(t, bs, key)
-			if r.sha != sha(body) || r.length != int64(len(body)) {
-				t.Errorf("backend got %d bytes sha %s, sent %d bytes sha %s", r.length, r.sha, len(body), sha(body))
-			}
-			if r.contentLength != int64(len(body)) || r.chunked {
-				t.Errorf("backend saw Content-Length %d chunked %v, want %d not chunked", r.contentLength, r.chunked, len(body))
-			}
-			_, want, _ := rt.Route([]byte(key))
-			if r.backend != bs.nameOf(want) {
-				t.Errorf("key %s reached %s, its owner is %s", key, r.backend, bs.nameOf(want))
-			}
-		})
-	}
-}
-
-func TestDirectChunkedBodyStaysStreamed(t *testing.T) {
-	bs := startBackends(t, 3)
-	_, url := startRouter(t, bs.backends, directDefaults(t))
-	for _, size := range []int{100, 200 << 10} {
-		key := fmt.Sprintf("chunked-%d", size)
-		body := envelope(key, 1000, size)
-		resp := post(t, url, &chunkedReader{r: bytes.NewReader(body), n: 777}, -1, key)
-		if resp.status != http.StatusOK {
-			t.Fatalf("status %d: %s", resp.status, resp.body)
-		}
-		r := lastFor(t, bs, key)
-		if !r.chunked || r.contentLength != -1 {
-			t.Errorf("size %d: backend saw chunked=%v Content-Length=%d, want a chunked body", size, r.chunked, r.contentLength)
-		}
-		if r.sha != sha(body) {
-			t.Errorf("size %d: body changed on the way", size)
-		}
-	}
 }
 
 // A chunked body that arrives slowly reaches the backend piece by piece,
@@ -147,161 +67,6 @@ func TestDirectSlowChunkedBodyProgresses(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-}
-
-func TestDirectExpectContinue(t *testing.T) {
-	for _, tc := range []struct {
-		spec         string
-		backendAsked bool
-	}{{"xml:sessionId", false}, {"header:X-Test-Key", true}} {
-		t.Run(tc.spec, func(t *testing.T) {
-			bs := startBackends(t, 3)
-			_, url := startRouter(t, bs.backends, withKey(tc.spec), directDefaults(t))
-			body := envelope("expect-1", 100, 10<<10)
-			var got100 bool
-			trace := &httptrace.ClientTrace{Got100Continue: func() { got100 = true }}
-			req, err := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace),
-				http.MethodPost, url+"/ussd", bytes.NewReader(body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("Expect", "100-continue")
-			req.Header.Set("X-Test-Key", "expect-1")
-			client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: 10e9}}
-			defer client.CloseIdleConnections()
-			resp, err := client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK || !strings.HasPrefix(string(got), "b") {
-				t.Fatalf("status %d body %q", resp.StatusCode, got)
-			}
-			if !got100 {
-				t.Error("client never got 100 Continue")
-			}
-			r := lastFor(t, bs, "expect-1")
-			if r.sha != sha(body) {
-				t.Error("body changed on the way")
-			}
-			if asked := r.expect != ""; asked != tc.backendAsked {
-				t.Errorf("backend saw Expect %q; want it asked: %v", r.expect, tc.backendAsked)
-			}
-		})
-	}
-}
-
-func TestDirectDialFailureRetriesOnNextOwner(t *testing.T) {
-	bs := startBackends(t, 3)
-	dead := deadBackend(t)
-	all := append(slices.Clone(bs.backends), dead)
-	var failed failures
-	const limit = 4 << 10
-	rt, url := startRouter(t, all, withPeekLimit(limit), directDefaults(t),
-		func(c *router.Config) { c.OnBackendFailure = failed.report })
-	live := newRouterFor(t, []string{bs.backends[0].Name, bs.backends[1].Name, bs.backends[2].Name})
-	for _, key := range keysOwnedBy(t, rt, dead.Name, 5) {
-		body := envelope(key, 10, 100)
-		resp := postBytes(t, url, body, key)
-		_, next, _ := live.Route([]byte(key))
-		if resp.status != http.StatusOK || resp.backend != bs.nameOf(next) {
-			t.Errorf("key %s: status %d from %q, want 200 from the next owner %s", key, resp.status, resp.backend, bs.nameOf(next))
-		}
-		if r := lastFor(t, bs, key); r.sha != sha(body) {
-			t.Errorf("key %s: body changed on the retry", key)
-		}
-	}
-	if got := failed.list(); len(got) != 5 || got[0] != dead.Name {
-		t.Errorf("passive failures reported %v, want 5 for %s", got, dead.Name)
-	}
-	key := keysOwnedBy(t, rt, dead.Name, 1)[0]
-	before := len(bs.received())
-	if resp := postBytes(t, url, envelope(key, 10, 4*limit), key); resp.status != http.StatusBadGateway {
-		t.Errorf("body beyond the peek: status %d, want 502", resp.status)
-	}
-	if after := len(bs.received()); after != before {
-		t.Errorf("a request that could not be replayed was sent again")
-	}
-}
-
-func TestDirectBackendFaults(t *testing.T) {
-	release := make(chan struct{})
-	defer close(release)
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		switch r.URL.Path {
-		case "/slow":
-			select {
-			case <-release:
-			case <-r.Context().Done():
-			}
-		case "/cut-length", "/cut-chunked":
-			if r.URL.Path == "/cut-length" {
-				w.Header().Set("Content-Length", "1000")
-			}
-			w.WriteHeader(http.StatusOK)
-			w.Write(bytes.Repeat([]byte("a"), 100))
-			http.NewResponseController(w).Flush()
-			conn, _, err := http.NewResponseController(w).Hijack()
-			if err == nil {
-				conn.Close()
-			}
-		case "/teapot":
-			w.Header().Set("X-Custom", "kept")
-			w.WriteHeader(http.StatusTeapot)
-			io.WriteString(w, "short and stout")
-		case "/error":
-			http.Error(w, "backend exploded", http.StatusInternalServerError)
-		case "/stream":
-			for i := range 5 {
-				fmt.Fprintf(w, "event %d\n", i)
-				http.NewResponseController(w).Flush()
-			}
-		}
-	}))
-	defer backend.Close()
-	b, _ := router.ParseBackend(backend.URL)
-	_, url := startRouter(t, []router.Backend{b},
-		withDirect(t, router.TransportConfig{ResponseHeaderTimeout: 300 * time.Millisecond, MaxIdleConnsPerHost: 4}))
-
-	call := func(path string) (*http.Response, []byte, error) {
-		resp, err := http.Post(url+path, "text/plain", strings.NewReader("<sessionId>f</sessionId>"))
-		if err != nil {
-			return nil, nil, err
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		return resp, body, err
-	}
-	t.Run("slow backend gets 504", func(t *testing.T) {
-		resp, _, err := call("/slow")
-		if err != nil || resp.StatusCode != http.StatusGatewayTimeout {
-			t.Errorf("got %v %v, want 504", resp, err)
-		}
-	})
-	for _, path := range []string{"/cut-length", "/cut-chunked"} {
-		t.Run("backend closes mid-response "+path, func(t *testing.T) {
-			resp, body, err := call(path)
-			if err == nil {
-				t.Errorf("client read a whole %d response of %d bytes; want a broken connection", resp.StatusCode, len(body))
-			}
-		})
-	}
-	t.Run("responses pass through", func(t *testing.T) {
-		resp, body, err := call("/teapot")
-		if err != nil || resp.StatusCode != http.StatusTeapot || string(body) != "short and stout" || resp.Header.Get("X-Custom") != "kept" {
-			t.Errorf("teapot: %v %q %v", resp, body, err)
-		}
-		resp, body, err = call("/error")
-		if err != nil || resp.StatusCode != 500 || string(body) != "backend exploded\n" {
-			t.Errorf("error: %v %q %v", resp, body, err)
-		}
-		resp, body, err = call("/stream")
-		if err != nil || string(body) != "event 0\nevent 1\nevent 2\nevent 3\nevent 4\n" || len(resp.TransferEncoding) == 0 {
-			t.Errorf("stream: %v %q %v", resp, body, err)
-		}
-	})
 }
 
 // A streamed response reaches the client as the backend sends it.
@@ -537,27 +302,6 @@ func TestDirectBackendWithoutKeepAlive(t *testing.T) {
 	}
 	if h, c := cb.handled.Load(), cb.conns.Load(); h != 10 || c != 10 {
 		t.Errorf("backend handled %d requests on %d connections, want 10 on 10", h, c)
-	}
-}
-
-func TestDirectClientAbortMidBody(t *testing.T) {
-	bs := startBackends(t, 1)
-	_, url := startRouter(t, bs.backends, withPeekLimit(1<<10), directDefaults(t))
-	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	part := "<sessionId>abort-1</sessionId>" + strings.Repeat("z", 8<<10)
-	fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: x\r\nX-Test-Key: abort-1\r\nContent-Length: 100000\r\n\r\n%s", part)
-	r := <-bs.arrivals
-	conn.Close()
-	got := <-r
-	if got.err == nil || got.length >= 100000 {
-		t.Errorf("backend read %d bytes, err %v; want an aborted read", got.length, got.err)
-	}
-	// The router goes on serving the backend.
-	if resp := postBytes(t, url, envelope("after-abort", 10, 10), "after-abort"); resp.status != http.StatusOK {
-		t.Errorf("next request: status %d", resp.status)
 	}
 }
 

@@ -109,6 +109,20 @@ func (bs *backendSet) nameOf(b router.Backend) string {
 
 type routerOpt func(*router.Config)
 
+// forEachEngine runs test once for each forwarder peekroute can use.
+func forEachEngine(t *testing.T, test func(t *testing.T, engine routerOpt)) {
+	t.Run("proxy", func(t *testing.T) { test(t, withProxy(t, router.TransportConfig{MaxIdleConnsPerHost: 16})) })
+	t.Run("direct", func(t *testing.T) { test(t, withDirect(t, router.TransportConfig{MaxIdleConnsPerHost: 16})) })
+}
+
+// withProxy makes the router forward through httputil.ReverseProxy over a
+// transport built from cfg, whose idle connections close when the test ends.
+func withProxy(t testing.TB, cfg router.TransportConfig) routerOpt {
+	transport := router.NewTransport(cfg)
+	t.Cleanup(transport.CloseIdleConnections)
+	return func(c *router.Config) { c.Forwarder = router.NewProxyForwarder(transport) }
+}
+
 func withPeekLimit(n int) routerOpt { return func(c *router.Config) { c.PeekLimit = n } }
 func withPolicy(p router.MissingKeyPolicy) routerOpt {
 	return func(c *router.Config) { c.MissingKey = p }
@@ -200,9 +214,11 @@ func postBytes(t *testing.T, url string, body []byte, key string, hdr ...string)
 	return post(t, url, bytes.NewReader(body), int64(len(body)), key, hdr...)
 }
 
-func TestStickyAcrossKeys(t *testing.T) {
+func TestStickyAcrossKeys(t *testing.T) { forEachEngine(t, testStickyAcrossKeys) }
+
+func testStickyAcrossKeys(t *testing.T, engine routerOpt) {
 	bs := startBackends(t, 3)
-	_, url := startRouter(t, bs.backends)
+	_, url := startRouter(t, bs.backends, engine)
 	owner := map[string]string{}
 	for i := range 1000 {
 		key := fmt.Sprintf("session-%03d", i%100)
@@ -231,9 +247,11 @@ func TestStickyAcrossKeys(t *testing.T) {
 	}
 }
 
-func TestBodiesArriveByteForByte(t *testing.T) {
+func TestBodiesArriveByteForByte(t *testing.T) { forEachEngine(t, testBodiesArriveByteForByte) }
+
+func testBodiesArriveByteForByte(t *testing.T, engine routerOpt) {
 	bs := startBackends(t, 3)
-	rt, url := startRouter(t, bs.backends)
+	rt, url := startRouter(t, bs.backends, engine)
 	for _, size := range []int{1 << 10, 1 << 20, 16 << 20} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			key := fmt.Sprintf("size-%d", size)
@@ -348,9 +366,11 @@ func (c *chunkedReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-func TestChunkedBodyStaysStreamed(t *testing.T) {
+func TestChunkedBodyStaysStreamed(t *testing.T) { forEachEngine(t, testChunkedBodyStaysStreamed) }
+
+func testChunkedBodyStaysStreamed(t *testing.T, engine routerOpt) {
 	bs := startBackends(t, 3)
-	rt, url := startRouter(t, bs.backends)
+	rt, url := startRouter(t, bs.backends, engine)
 	for _, size := range []int{100, 200 << 10} {
 		key := fmt.Sprintf("chunked-%d", size)
 		body := envelope(key, 1000, size)
@@ -373,16 +393,18 @@ func TestChunkedBodyStaysStreamed(t *testing.T) {
 }
 
 func TestExpectContinue(t *testing.T) {
-	t.Run("key in the body", func(t *testing.T) { testExpectContinue(t, "xml:sessionId", false) })
-	t.Run("key in a header", func(t *testing.T) { testExpectContinue(t, "header:X-Test-Key", true) })
+	forEachEngine(t, func(t *testing.T, engine routerOpt) {
+		t.Run("key in the body", func(t *testing.T) { testExpectContinue(t, engine, "xml:sessionId", false) })
+		t.Run("key in a header", func(t *testing.T) { testExpectContinue(t, engine, "header:X-Test-Key", true) })
+	})
 }
 
 // testExpectContinue sends a body only after 100 Continue. When the key is
 // in a header the body is not peeked, and the backend is asked for the
 // 100 Continue itself.
-func testExpectContinue(t *testing.T, spec string, backendAsked bool) {
+func testExpectContinue(t *testing.T, engine routerOpt, spec string, backendAsked bool) {
 	bs := startBackends(t, 3)
-	_, url := startRouter(t, bs.backends, withKey(spec))
+	_, url := startRouter(t, bs.backends, engine, withKey(spec))
 	body := envelope("expect-1", 100, 10<<10)
 	var got100 bool
 	trace := &httptrace.ClientTrace{Got100Continue: func() { got100 = true }}

@@ -105,9 +105,11 @@ func (bs *backendSet) completed() []received {
 
 // A client that aborts mid-body leaves the backend with an aborted request,
 // never a truncated one taken as whole.
-func TestClientAbortMidBody(t *testing.T) {
+func TestClientAbortMidBody(t *testing.T) { forEachEngine(t, testClientAbortMidBody) }
+
+func testClientAbortMidBody(t *testing.T, engine routerOpt) {
 	bs := startBackends(t, 1)
-	_, url := startRouter(t, bs.backends, withPeekLimit(1<<10))
+	_, url := startRouter(t, bs.backends, withPeekLimit(1<<10), engine)
 	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -120,9 +122,19 @@ func TestClientAbortMidBody(t *testing.T) {
 	if got.err == nil || got.length >= 100000 {
 		t.Errorf("backend read %d bytes, err %v; want an aborted read", got.length, got.err)
 	}
+	// The router goes on serving the backend.
+	if resp := postBytes(t, url, envelope("after-abort", 10, 10), "after-abort"); resp.status != http.StatusOK {
+		t.Errorf("next request: status %d", resp.status)
+	}
 }
 
 func TestBackendFaults(t *testing.T) {
+	cfg := router.TransportConfig{ResponseHeaderTimeout: 300 * time.Millisecond, MaxIdleConnsPerHost: 4}
+	t.Run("proxy", func(t *testing.T) { testBackendFaults(t, withProxy(t, cfg)) })
+	t.Run("direct", func(t *testing.T) { testBackendFaults(t, withDirect(t, cfg)) })
+}
+
+func testBackendFaults(t *testing.T, engine routerOpt) {
 	release := make(chan struct{})
 	defer close(release)
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -159,9 +171,7 @@ func TestBackendFaults(t *testing.T) {
 	}))
 	defer backend.Close()
 	b, _ := router.ParseBackend(backend.URL)
-	transport := router.NewTransport(router.TransportConfig{ResponseHeaderTimeout: 300 * time.Millisecond, MaxIdleConnsPerHost: 4})
-	defer transport.CloseIdleConnections()
-	_, url := startRouter(t, []router.Backend{b}, func(c *router.Config) { c.Forwarder = router.NewProxyForwarder(transport) })
+	_, url := startRouter(t, []router.Backend{b}, engine)
 
 	call := func(path string) (*http.Response, []byte, error) {
 		resp, err := http.Post(url+path, "text/plain", strings.NewReader("<sessionId>f</sessionId>"))

@@ -43,13 +43,15 @@ func (f *failures) list() []string {
 	return slices.Clone(f.names)
 }
 
-func TestDialFailureRetriesOnNextOwner(t *testing.T) {
+func TestDialFailureRetriesOnNextOwner(t *testing.T) { forEachEngine(t, testDialFailureRetries) }
+
+func testDialFailureRetries(t *testing.T, engine routerOpt) {
 	bs := startBackends(t, 3)
 	dead := deadBackend(t)
 	all := append(slices.Clone(bs.backends), dead)
 	var failed failures
 	const limit = 4 << 10
-	rt, url := startRouter(t, all, withPeekLimit(limit), func(c *router.Config) { c.OnBackendFailure = failed.report })
+	rt, url := startRouter(t, all, withPeekLimit(limit), engine, func(c *router.Config) { c.OnBackendFailure = failed.report })
 	// Where each key goes once the dead backend has left the ring.
 	live := newRouterFor(t, []string{bs.backends[0].Name, bs.backends[1].Name, bs.backends[2].Name})
 

@@ -204,18 +204,11 @@ func distinctOwners(t *testing.T, bs *backendSet) (string, string) {
 
 // A header source never reads the body: a body that is still being sent
 // does not hold the request back.
-func TestHeaderSourceDoesNotReadBody(t *testing.T) {
-	t.Run("proxy", func(t *testing.T) { testHeaderSourceDoesNotReadBody(t) })
-	t.Run("direct", func(t *testing.T) {
-		f := router.NewDirectForwarder(router.TransportConfig{MaxIdleConnsPerHost: 4})
-		t.Cleanup(f.(*router.DirectForwarder).CloseIdleConnections)
-		testHeaderSourceDoesNotReadBody(t, func(c *router.Config) { c.Forwarder = f })
-	})
-}
+func TestHeaderSourceDoesNotReadBody(t *testing.T) { forEachEngine(t, testHeaderSourceDoesNotReadBody) }
 
-func testHeaderSourceDoesNotReadBody(t *testing.T, opts ...routerOpt) {
+func testHeaderSourceDoesNotReadBody(t *testing.T, engine routerOpt) {
 	bs := startBackends(t, 1)
-	_, u := startRouter(t, bs.backends, append(opts, withKey("header:X-Session-Id"))...)
+	_, u := startRouter(t, bs.backends, engine, withKey("header:X-Session-Id"))
 	pr, pw := io.Pipe()
 	req, _ := http.NewRequest("POST", u, pr)
 	req.Header.Set("X-Session-Id", "h-1")
