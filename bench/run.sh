@@ -24,6 +24,11 @@
 #              Lua fetch that matches <sessionId>(.-)</sessionId> in
 #              txn.f:req_body(), and a stick table on it, balance roundrobin,
 #              default tune.bufsize (16 KiB), so it cannot see a key 20 KiB deep
+#   stick      the same job in HAProxy's C alone, no Lua: option
+#              http-buffer-request and a stick table on
+#              req.body,regsub("(?s)^.*?<sessionId>(.*?)</sessionId>.*","\1")
+#              (the first key, as seed's Lua), same table, balance
+#              roundrobin, default tune.bufsize, so no key 20 KiB deep either
 #   peekroute  key xml:sessionId, PEEKROUTE_PEEK_LIMIT (65536), other defaults
 #
 # Each run restarts the proxy (so peak RSS is per run), runs wrk with
@@ -39,7 +44,9 @@
 # requests wrk completed; peak RSS is the proxy's VmHWM; stickiness adds "all
 # on one backend" when every key went to the same backend (the seed set-up
 # does that when it cannot see the key: its Lua fetch returns nil, which
-# HAProxy stores as the key "0"); other CPU is how many CPUs, on average,
+# HAProxy stores as the key "0"; so does stick: its regsub then returns the
+# body unchanged, and the table keeps the first 64 bytes, the same for every
+# request); other CPU is how many CPUs, on average,
 # went to anything but the proxy, the backends and wrk during the run (from
 # /proc/stat): well above 0 means other work on the machine skewed the row.
 #
@@ -56,7 +63,7 @@
 #   DURATION [10s; smoke 2s]  wrk duration        THREADS [2]  wrk threads
 #   CONNS [64]                wrk connections     KEYS [1000]  session keys
 #   CHECK_KEYS [200]          keys checked for stickiness, 3 requests each
-#   PEERS ["direct haproxy seed peekroute"; smoke "peekroute"]
+#   PEERS ["direct haproxy seed stick peekroute"; smoke "peekroute"]
 #   SIZES ["1024 65536 1048576"; smoke "1024"]  body sizes in bytes
 #   DEEP_OFFSET [20480]       where the deep key starts; used for sizes >= 65536
 #   PEEK_LIMIT [65536]        PEEKROUTE_PEEK_LIMIT
@@ -99,7 +106,7 @@ if [ "$SMOKE" = 1 ]; then
 	SIZES=${SIZES:-1024}
 else
 	DURATION=${DURATION:-10s}
-	PEERS=${PEERS:-direct haproxy seed peekroute}
+	PEERS=${PEERS:-direct haproxy seed stick peekroute}
 	SIZES=${SIZES:-1024 65536 1048576}
 fi
 THREADS=${THREADS:-2}
@@ -145,9 +152,9 @@ command -v go >/dev/null 2>&1 || die "go not found (PATH or /usr/local/go/bin)"
 needed=(wrk)
 for peer in $PEERS; do
 	case $peer in
-	haproxy | seed) needed+=(haproxy) ;;
+	haproxy | seed | stick) needed+=(haproxy) ;;
 	direct | peekroute) ;;
-	*) die "unknown peer $peer (want direct, haproxy, seed or peekroute)" ;;
+	*) die "unknown peer $peer (want direct, haproxy, seed, stick or peekroute)" ;;
 	esac
 done
 install_missing "${needed[@]}"
@@ -254,10 +261,15 @@ has_line() { [ -s "$1" ]; }
 
 # --- build --------------------------------------------------------------------
 
-say "building peekroute, bench/backend and bench/stickiness"
+# peekroute only when it is a peer, so that the HAProxy rows need no build of it.
+built="bench/backend and bench/stickiness"
+[[ " $PEERS " == *" peekroute "* ]] && built="peekroute, $built"
+say "building $built"
 (
 	cd "$ROOT"
-	go build -o "$WORK/peekroute" .
+	if [[ " $PEERS " == *" peekroute "* ]]; then
+		go build -o "$WORK/peekroute" .
+	fi
 	go build -o "$WORK/backend" ./bench/backend
 	go build -o "$WORK/stickiness" ./bench/stickiness
 )
@@ -288,7 +300,16 @@ core.register_fetches("sessionid", function(txn)
 end)
 LUA
 
-# haproxy_config PEER ADDR writes the configuration of peer haproxy or seed.
+# The stick peer's key in HAProxy's own sample fetch and converter: the text
+# between the first <sessionId> and </sessionId> of the buffered body ((?s):
+# . also matches the body's newlines), like seed's Lua pattern. HAProxy
+# takes two levels of quotes here: the outer single quotes make the
+# expression one word, with no $ or \ processing, and the inner double quotes
+# keep the regex's parentheses out of the converter's argument list.
+STICK_EXPR='req.body,regsub("(?s)^.*?<sessionId>(.*?)</sessionId>.*","\1")'
+
+# haproxy_config PEER ADDR writes the configuration of peer haproxy, seed or
+# stick.
 haproxy_config() {
 	local peer=$1 addr=$2 i
 	echo "global"
@@ -299,15 +320,18 @@ haproxy_config() {
 	echo "	timeout connect 5s"
 	echo "	timeout client 30s"
 	echo "	timeout server 30s"
-	[ "$peer" = seed ] && echo "	option http-buffer-request"
+	[ "$peer" != haproxy ] && echo "	option http-buffer-request"
 	echo "frontend fe"
 	echo "	bind $addr"
 	echo "	default_backend be"
 	echo "backend be"
 	echo "	balance roundrobin"
-	if [ "$peer" = seed ]; then
+	if [ "$peer" != haproxy ]; then
 		echo "	stick-table type string len 64 size 1m expire 30m"
-		echo "	stick on lua.sessionid"
+		case $peer in
+		seed) echo "	stick on lua.sessionid" ;;
+		stick) printf "\tstick on '%s'\n" "$STICK_EXPR" ;;
+		esac
 	fi
 	for i in "${!BACKEND_ADDRS[@]}"; do
 		echo "	server b$((i + 1)) ${BACKEND_ADDRS[$i]}"
@@ -324,7 +348,7 @@ start_proxy() {
 		PROXY_URL="http://${BACKEND_ADDRS[0]}/"
 		return
 		;;
-	haproxy | seed)
+	haproxy | seed | stick)
 		addr=127.0.0.1:$("$WORK/backend" -free-ports 1)
 		haproxy_config "$peer" "$addr" >"$WORK/$name.cfg"
 		haproxy -c -q -f "$WORK/$name.cfg" || die "bad HAProxy configuration $WORK/$name.cfg"
@@ -522,7 +546,8 @@ measure() {
 		[ "$check_errors" -gt 0 ] && sticky_cell+=", $check_errors failed"
 		[ "$mismatches" -gt 0 ] && sticky_cell+=", $mismatches bodies altered"
 		# Only peekroute must be sticky: HAProxy round robin never is, and
-		# the seed set-up is not when the key lies beyond its buffer.
+		# the seed and stick set-ups are not when the key lies beyond their
+		# buffer.
 		if [ "$check_errors" -gt 0 ] || [ "$mismatches" -gt 0 ] ||
 			{ [ "$peer" = peekroute ] && { [ "$sticky" -ne "$check_keys" ] || [ "$spread" -lt 2 ]; }; }; then
 			FAILED=1
@@ -586,23 +611,26 @@ echo "| peer | body | key | req/s | p50 | p99 | errors | CPU/req | peak RSS | st
 echo "|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|"
 printf '%s\n' "${ROWS[@]}"
 
-# Goals: peekroute against the seed set-up, row by row.
-if [[ " $PEERS " == *" seed "* && " $PEERS " == *" peekroute "* ]] && [ -s "$WORK/results.txt" ]; then
-	echo
-	awk '
-		{ key = $2 " " $3; rps[$1, key] = $4; p99[$1, key] = $6; cpu[$1, key] = $8; keys[key] = 1; order[++n] = key }
-		END {
-			for (i = 1; i <= n; i++) {
-				k = order[i]
-				if (seen[k]++ || !((("seed", k) in rps) && (("peekroute", k) in rps)) || rps["seed", k] == 0) continue
-				split(k, f, " ")
-				printf "peekroute vs seed, %d-byte body, key at %s: req/s %.2f×, p99 %.2f×, CPU/req %.2f×\n",
-					f[1], (f[2] == 0 ? "start" : f[2]), rps["peekroute", k] / rps["seed", k],
-					(p99["seed", k] ? p99["peekroute", k] / p99["seed", k] : 0),
-					(cpu["seed", k] ? cpu["peekroute", k] / cpu["seed", k] : 0)
-			}
-		}' "$WORK/results.txt"
-fi
+# Goals: peekroute against the seed set-up and against the stick set-up (the
+# same job in HAProxy's C alone), row by row.
+for base in seed stick; do
+	if [[ " $PEERS " == *" $base "* && " $PEERS " == *" peekroute "* ]] && [ -s "$WORK/results.txt" ]; then
+		echo
+		awk -v base="$base" '
+			{ key = $2 " " $3; rps[$1, key] = $4; p99[$1, key] = $6; cpu[$1, key] = $8; keys[key] = 1; order[++n] = key }
+			END {
+				for (i = 1; i <= n; i++) {
+					k = order[i]
+					if (seen[k]++ || !(((base, k) in rps) && (("peekroute", k) in rps)) || rps[base, k] == 0) continue
+					split(k, f, " ")
+					printf "peekroute vs %s, %d-byte body, key at %s: req/s %.2f×, p99 %.2f×, CPU/req %.2f×\n",
+						base, f[1], (f[2] == 0 ? "start" : f[2]), rps["peekroute", k] / rps[base, k],
+						(p99[base, k] ? p99["peekroute", k] / p99[base, k] : 0),
+						(cpu[base, k] ? cpu["peekroute", k] / cpu[base, k] : 0)
+				}
+			}' "$WORK/results.txt"
+	fi
+done
 
 if [ "$SETUP_FAILED" = 1 ]; then
 	exit 1
