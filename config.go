@@ -13,6 +13,7 @@ import (
 	"github.com/caarlos0/env/v11"
 
 	"github.com/peekroute/peekroute/discovery"
+	"github.com/peekroute/peekroute/engine"
 	"github.com/peekroute/peekroute/extract"
 	"github.com/peekroute/peekroute/hashring"
 	"github.com/peekroute/peekroute/health"
@@ -49,8 +50,9 @@ type settings struct {
 	PeekTimeout       time.Duration `env:"PEEK_TIMEOUT"`
 	MaxHeaderBytes    int           `env:"MAX_HEADER_BYTES"`
 	MaxBody           int64         `env:"MAX_BODY"`
+	BodyIdleTimeout   time.Duration `env:"BODY_IDLE_TIMEOUT"`
+	MaxConns          int           `env:"MAX_CONNS"`
 
-	Engine                 string        `env:"ENGINE"`
 	BackendDialTimeout     time.Duration `env:"BACKEND_DIAL_TIMEOUT"`
 	BackendResponseTimeout time.Duration `env:"BACKEND_RESPONSE_TIMEOUT"`
 	BackendMaxIdleConns    int           `env:"BACKEND_MAX_IDLE_CONNS"`
@@ -90,8 +92,9 @@ func defaultSettings() settings {
 		IdleTimeout:       2 * time.Minute,
 		PeekTimeout:       10 * time.Second,
 		MaxHeaderBytes:    64 << 10,
+		BodyIdleTimeout:   30 * time.Second,
+		MaxConns:          defaultMaxConns(),
 
-		Engine:                 "proxy",
 		BackendDialTimeout:     5 * time.Second,
 		BackendResponseTimeout: time.Minute,
 		BackendMaxIdleConns:    256,
@@ -109,10 +112,8 @@ func defaultSettings() settings {
 type config struct {
 	keySpec         string // PEEKROUTE_KEY as written
 	listenAddr      string
-	tls             *tls.Config // for the client listener; nil: plain HTTP
-	server          serverLimits
-	transport       router.TransportConfig
-	engine          string // how requests reach backends: proxy or direct
+	tls             *tls.Config   // for the client listener; nil: plain HTTP
+	engine          engine.Config // the data path's limits; main adds the policy and logger
 	adminAddr       string
 	router          router.Config
 	discovery       *discovery.Config // nil: the backends are fixed
@@ -231,8 +232,7 @@ func (s settings) loadTLS(c *config) error {
 		if err != nil {
 			return badVar("TLS_CERT_FILE", "%v", err)
 		}
-		// HTTP/1.1 only: the framing guard reads the plaintext between
-		// TLS and net/http, which therefore serves HTTP/1 alone.
+		// HTTP/1.1 only: the engine does not serve HTTP/2 yet.
 		c.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
 	}
 	if s.BackendCAFile != "" {
@@ -244,7 +244,7 @@ func (s settings) loadTLS(c *config) error {
 		if !pool.AppendCertsFromPEM(pem) {
 			return badVar("BACKEND_CA_FILE", "no PEM certificate in %s", s.BackendCAFile)
 		}
-		c.transport.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		c.engine.BackendTLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
 	return nil
 }
@@ -260,13 +260,6 @@ func (s settings) logConfig() (logConfig, error) {
 	return lc, nil
 }
 
-// serverLimits protect the client listener from slow or oversized clients.
-type serverLimits struct {
-	readHeaderTimeout time.Duration
-	idleTimeout       time.Duration
-	maxHeaderBytes    int
-}
-
 func (s settings) validateLimits(c *config) error {
 	switch {
 	case s.ReadHeaderTimeout <= 0:
@@ -279,8 +272,10 @@ func (s settings) validateLimits(c *config) error {
 		return badVar("MAX_HEADER_BYTES", "must be from 4096 to %d, got %d", 16<<20, s.MaxHeaderBytes)
 	case s.MaxBody < 0:
 		return badVar("MAX_BODY", "must be 0 (no limit) or positive, got %d", s.MaxBody)
-	case s.Engine != "proxy" && s.Engine != "direct":
-		return badVar("ENGINE", "want proxy or direct, got %q", s.Engine)
+	case s.BodyIdleTimeout <= 0:
+		return badVar("BODY_IDLE_TIMEOUT", "must be positive, got %v", s.BodyIdleTimeout)
+	case s.MaxConns < 1:
+		return badVar("MAX_CONNS", "must be at least 1, got %d", s.MaxConns)
 	case s.BackendDialTimeout <= 0:
 		return badVar("BACKEND_DIAL_TIMEOUT", "must be positive, got %v", s.BackendDialTimeout)
 	case s.BackendResponseTimeout < 0:
@@ -288,14 +283,19 @@ func (s settings) validateLimits(c *config) error {
 	case s.BackendMaxIdleConns < 1:
 		return badVar("BACKEND_MAX_IDLE_CONNS", "must be at least 1, got %d", s.BackendMaxIdleConns)
 	}
-	c.server = serverLimits{readHeaderTimeout: s.ReadHeaderTimeout, idleTimeout: s.IdleTimeout, maxHeaderBytes: s.MaxHeaderBytes}
-	c.router.PeekTimeout, c.router.MaxBody = s.PeekTimeout, s.MaxBody
-	c.engine = s.Engine
-	c.transport = router.TransportConfig{
-		DialTimeout:           s.BackendDialTimeout,
-		ResponseHeaderTimeout: s.BackendResponseTimeout,
-		MaxIdleConnsPerHost:   s.BackendMaxIdleConns,
-		IdleConnTimeout:       90 * time.Second,
+	c.engine = engine.Config{
+		ReadHeaderTimeout: s.ReadHeaderTimeout,
+		IdleTimeout:       s.IdleTimeout,
+		PeekTimeout:       s.PeekTimeout,
+		BodyIdleTimeout:   s.BodyIdleTimeout,
+		MaxHeaderBytes:    s.MaxHeaderBytes,
+		MaxBody:           s.MaxBody,
+		PeekLimit:         s.PeekLimit,
+		MaxConns:          s.MaxConns,
+		DialTimeout:       s.BackendDialTimeout,
+		ResponseTimeout:   s.BackendResponseTimeout,
+		MaxIdlePerBackend: s.BackendMaxIdleConns,
+		IdleConnTimeout:   90 * time.Second,
 	}
 	return nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peekroute/peekroute/discovery"
+	"github.com/peekroute/peekroute/engine"
 	"github.com/peekroute/peekroute/health"
 	"github.com/peekroute/peekroute/router"
 )
@@ -115,22 +116,23 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ls listeners) e
 		defer stopWatch()
 	}
 
+	cfg.engine.Policy, cfg.engine.Logger = rt, logger
+	client, err := engine.New(cfg.engine)
+	if err != nil {
+		ls.close()
+		return fmt.Errorf("starting the engine: %w", err)
+	}
 	clientLn := ls.client
 	if cfg.tls != nil {
 		clientLn = tls.NewListener(clientLn, cfg.tls)
 	}
-	// The guard sees every request head as sent, so that framing net/http
-	// would quietly normalize is refused instead.
-	clientLn = router.GuardListener(clientLn)
-	admin := newServer(adminHandler(state, reg), logger, cfg.server)
-	client := newServer(rt, logger, cfg.server)
-	client.ConnContext = router.ConnContext
+	admin := newAdminServer(adminHandler(state, reg), logger)
 	errc := make(chan error, 2)
 	go func() { errc <- admin.Serve(ls.admin) }()
 	go func() { errc <- client.Serve(clientLn) }()
 	defer admin.Close()
 	logger.Info("peekroute listening", "addr", ls.client.Addr().String(), "admin", ls.admin.Addr().String(),
-		"backends", len(cfg.router.Backends), "key", cfg.keySpec)
+		"backends", len(cfg.router.Backends), "key", cfg.keySpec, "max_conns", cfg.engine.MaxConns)
 
 	select {
 	case err := <-errc:
@@ -210,7 +212,6 @@ func assemble(cfg config, logger *slog.Logger) (*router.Router, *health.Checker,
 	var checker *health.Checker
 	cfg.router.Logger = logger
 	cfg.router.Metrics = metrics
-	cfg.router.Forwarder = newForwarder(cfg)
 	cfg.router.OnBackendFailure = func(backend string, err error) { checker.ReportFailure(backend, err) }
 	rt, err := router.New(cfg.router)
 	if err != nil {
@@ -222,7 +223,7 @@ func assemble(cfg config, logger *slog.Logger) (*router.Router, *health.Checker,
 	transitions := newTransitionCounter(reg)
 	checker, err = health.New(cfg.health, healthTargets(cfg.router.Backends), health.Options{
 		Logger:    logger,
-		Transport: &http.Transport{TLSClientConfig: cfg.transport.TLS, DisableKeepAlives: true},
+		Transport: &http.Transport{TLSClientConfig: cfg.engine.BackendTLS, DisableKeepAlives: true},
 		OnChange:  func(healthy []string) { applyHealthy(rt, logger, healthy) },
 		OnTransition: func(name string, up bool, _ string) {
 			transitions.WithLabelValues(name, map[bool]string{true: "up", false: "down"}[up]).Inc()
@@ -235,16 +236,8 @@ func assemble(cfg config, logger *slog.Logger) (*router.Router, *health.Checker,
 	return rt, checker, reg, nil
 }
 
-// newForwarder returns the engine that carries requests to backends.
-func newForwarder(cfg config) router.Forwarder {
-	if cfg.engine == "direct" {
-		return router.NewDirectForwarder(cfg.transport)
-	}
-	return router.NewProxyForwarder(router.NewTransport(cfg.transport))
-}
-
 // drain keeps client serving for the shutdown delay, then shuts it down.
-func drain(client *http.Server, cfg config, logger *slog.Logger, errc <-chan error) error {
+func drain(client *engine.Server, cfg config, logger *slog.Logger, errc <-chan error) error {
 	select {
 	case <-time.After(cfg.shutdownDelay):
 	case err := <-errc:
@@ -262,12 +255,14 @@ func drain(client *http.Server, cfg config, logger *slog.Logger, errc <-chan err
 	return nil
 }
 
-func newServer(h http.Handler, logger *slog.Logger, limits serverLimits) *http.Server {
+// newAdminServer serves the admin endpoints with net/http, bounded like a
+// server facing the network should be.
+func newAdminServer(h http.Handler, logger *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: limits.readHeaderTimeout,
-		IdleTimeout:       limits.idleTimeout,
-		MaxHeaderBytes:    limits.maxHeaderBytes,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 }

@@ -89,7 +89,7 @@ func debugRoute(rt *router.Router) http.HandlerFunc {
 			http.Error(w, "want /debug/route?key=K", http.StatusBadRequest)
 			return
 		}
-		partition, b, ok := rt.Route([]byte(key))
+		partition, b, ok := rt.Owner([]byte(key))
 		ans := routeAnswer{Key: key, Partition: partition}
 		status := http.StatusOK
 		if ok {

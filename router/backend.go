@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/peekroute/peekroute/engine"
 	"github.com/peekroute/peekroute/hashring"
 )
 
@@ -20,6 +21,21 @@ type Backend struct {
 	URL *url.URL
 	// Weight scales the backend's share of keys (1..hashring.MaxWeight).
 	Weight int
+
+	target *engine.Target // how the engine reaches it
+}
+
+// Target returns the backend as the engine dials it.
+func (b *Backend) Target() *engine.Target { return b.target }
+
+func newTarget(u *url.URL) *engine.Target {
+	return &engine.Target{
+		Name:       u.String(),
+		Addr:       u.Host,
+		TLS:        u.Scheme == "https",
+		ServerName: u.Hostname(),
+		PathPrefix: u.EscapedPath(),
+	}
 }
 
 // ParseBackend parses one backend entry: an http:// or https:// base URL,
@@ -34,7 +50,7 @@ func ParseBackend(entry string) (Backend, error) {
 	if err != nil {
 		return Backend{}, fmt.Errorf("backend %q: %w", entry, err)
 	}
-	return Backend{Name: u.String(), URL: u, Weight: weight}, nil
+	return Backend{Name: u.String(), URL: u, Weight: weight, target: newTarget(u)}, nil
 }
 
 func parseWeight(params string) (int, error) {

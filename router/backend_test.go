@@ -50,8 +50,8 @@ func TestEquivalentSpellingsRouteIdentically(t *testing.T) {
 	rb := newRouterFor(t, b)
 	for i := range 2000 {
 		key := []byte{byte(i), byte(i >> 8), 'k'}
-		pa, ba, _ := ra.Route(key)
-		pb, bb, _ := rb.Route(key)
+		pa, ba, _ := ra.Owner(key)
+		pb, bb, _ := rb.Owner(key)
 		if pa != pb || ba.Name != bb.Name {
 			t.Fatalf("key %q: %d/%s vs %d/%s", key, pa, ba.Name, pb, bb.Name)
 		}

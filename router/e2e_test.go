@@ -16,6 +16,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/peekroute/peekroute/engine"
 	"github.com/peekroute/peekroute/hashring"
 	"github.com/peekroute/peekroute/router"
 )
@@ -107,49 +108,66 @@ func (bs *backendSet) nameOf(b router.Backend) string {
 	return "?"
 }
 
-type routerOpt func(*router.Config)
-
-// forEachEngine runs test once for each forwarder peekroute can use.
-func forEachEngine(t *testing.T, test func(t *testing.T, engine routerOpt)) {
-	t.Run("proxy", func(t *testing.T) { test(t, withProxy(t, router.TransportConfig{MaxIdleConnsPerHost: 16})) })
-	t.Run("direct", func(t *testing.T) { test(t, withDirect(t, router.TransportConfig{MaxIdleConnsPerHost: 16})) })
+// testConfig is what a test may change of the router and of the engine
+// serving it.
+type testConfig struct {
+	router router.Config
+	engine engine.Config
 }
 
-// withProxy makes the router forward through httputil.ReverseProxy over a
-// transport built from cfg, whose idle connections close when the test ends.
-func withProxy(t testing.TB, cfg router.TransportConfig) routerOpt {
-	transport := router.NewTransport(cfg)
-	t.Cleanup(transport.CloseIdleConnections)
-	return func(c *router.Config) { c.Forwarder = router.NewProxyForwarder(transport) }
+type routerOpt func(*testConfig)
+
+func withPeekLimit(n int) routerOpt {
+	return func(c *testConfig) { c.router.PeekLimit, c.engine.PeekLimit = n, n }
 }
 
-func withPeekLimit(n int) routerOpt { return func(c *router.Config) { c.PeekLimit = n } }
 func withPolicy(p router.MissingKeyPolicy) routerOpt {
-	return func(c *router.Config) { c.MissingKey = p }
+	return func(c *testConfig) { c.router.MissingKey = p }
 }
 
+// startRouter serves a router over backends on a loopback port through the
+// engine, until the test ends, and returns the router and the base URL.
 func startRouter(t testing.TB, backends []router.Backend, opts ...routerOpt) (*router.Router, string) {
 	t.Helper()
-	cfg := router.Config{
-		Backends:  backends,
-		Ring:      hashring.DefaultConfig(),
-		Key:       sources("xml:sessionId"),
-		PeekLimit: 64 << 10,
-		Logger:    discardLogger(),
+	cfg := testConfig{
+		router: router.Config{
+			Backends:  backends,
+			Ring:      hashring.DefaultConfig(),
+			Key:       sources("xml:sessionId"),
+			PeekLimit: 64 << 10,
+			Logger:    discardLogger(),
+		},
+		engine: engine.Config{MaxIdlePerBackend: 16, Logger: discardLogger()},
 	}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	rt, err := router.New(cfg)
+	rt, err := router.New(cfg.router)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(rt)
-	srv.Listener = router.GuardListener(srv.Listener)
-	srv.Config.ConnContext = router.ConnContext
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return rt, srv.URL
+	cfg.engine.Policy = rt
+	if cfg.engine.PeekLimit == 0 {
+		cfg.engine.PeekLimit = cfg.router.PeekLimit
+	}
+	srv, err := engine.New(cfg.engine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		srv.Serve(ln)
+	}()
+	t.Cleanup(func() {
+		srv.Close()
+		<-served
+	})
+	return rt, "http://" + ln.Addr().String()
 }
 
 // envelope is a SOAP 1.1 request whose sessionId element sits after pad
@@ -214,11 +232,9 @@ func postBytes(t *testing.T, url string, body []byte, key string, hdr ...string)
 	return post(t, url, bytes.NewReader(body), int64(len(body)), key, hdr...)
 }
 
-func TestStickyAcrossKeys(t *testing.T) { forEachEngine(t, testStickyAcrossKeys) }
-
-func testStickyAcrossKeys(t *testing.T, engine routerOpt) {
+func TestStickyAcrossKeys(t *testing.T) {
 	bs := startBackends(t, 3)
-	_, url := startRouter(t, bs.backends, engine)
+	_, url := startRouter(t, bs.backends)
 	owner := map[string]string{}
 	for i := range 1000 {
 		key := fmt.Sprintf("session-%03d", i%100)
@@ -247,11 +263,9 @@ func testStickyAcrossKeys(t *testing.T, engine routerOpt) {
 	}
 }
 
-func TestBodiesArriveByteForByte(t *testing.T) { forEachEngine(t, testBodiesArriveByteForByte) }
-
-func testBodiesArriveByteForByte(t *testing.T, engine routerOpt) {
+func TestBodiesArriveByteForByte(t *testing.T) {
 	bs := startBackends(t, 3)
-	rt, url := startRouter(t, bs.backends, engine)
+	rt, url := startRouter(t, bs.backends)
 	for _, size := range []int{1 << 10, 1 << 20, 16 << 20} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			key := fmt.Sprintf("size-%d", size)
@@ -267,7 +281,7 @@ func testBodiesArriveByteForByte(t *testing.T, engine routerOpt) {
 			if r.contentLength != int64(len(body)) || r.chunked {
 				t.Errorf("backend saw Content-Length %d chunked %v, want %d not chunked", r.contentLength, r.chunked, len(body))
 			}
-			_, want, _ := rt.Route([]byte(key))
+			_, want, _ := rt.Owner([]byte(key))
 			if r.backend != bs.nameOf(want) {
 				t.Errorf("key %s reached %s, its owner is %s", key, r.backend, bs.nameOf(want))
 			}
@@ -300,7 +314,7 @@ func TestKeyDeepInBody(t *testing.T) {
 			t.Fatal("filler too short")
 		}
 		resp := postBytes(t, url, body, key)
-		_, want, _ := rt.Route([]byte(key))
+		_, want, _ := rt.Owner([]byte(key))
 		if resp.status != http.StatusOK || resp.backend != bs.nameOf(want) {
 			t.Errorf("key %s: status %d backend %s, want 200 from %s", key, resp.status, resp.backend, bs.nameOf(want))
 		}
@@ -366,11 +380,9 @@ func (c *chunkedReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-func TestChunkedBodyStaysStreamed(t *testing.T) { forEachEngine(t, testChunkedBodyStaysStreamed) }
-
-func testChunkedBodyStaysStreamed(t *testing.T, engine routerOpt) {
+func TestChunkedBodyStaysStreamed(t *testing.T) {
 	bs := startBackends(t, 3)
-	rt, url := startRouter(t, bs.backends, engine)
+	rt, url := startRouter(t, bs.backends)
 	for _, size := range []int{100, 200 << 10} {
 		key := fmt.Sprintf("chunked-%d", size)
 		body := envelope(key, 1000, size)
@@ -385,7 +397,7 @@ func testChunkedBodyStaysStreamed(t *testing.T, engine routerOpt) {
 		if r.sha != sha(body) {
 			t.Errorf("size %d: body changed on the way", size)
 		}
-		_, want, _ := rt.Route([]byte(key))
+		_, want, _ := rt.Owner([]byte(key))
 		if r.backend != bs.nameOf(want) {
 			t.Errorf("size %d: reached %s, owner %s", size, r.backend, bs.nameOf(want))
 		}
@@ -393,18 +405,16 @@ func testChunkedBodyStaysStreamed(t *testing.T, engine routerOpt) {
 }
 
 func TestExpectContinue(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, engine routerOpt) {
-		t.Run("key in the body", func(t *testing.T) { testExpectContinue(t, engine, "xml:sessionId", false) })
-		t.Run("key in a header", func(t *testing.T) { testExpectContinue(t, engine, "header:X-Test-Key", true) })
-	})
+	t.Run("key in the body", func(t *testing.T) { testExpectContinue(t, "xml:sessionId", false) })
+	t.Run("key in a header", func(t *testing.T) { testExpectContinue(t, "header:X-Test-Key", true) })
 }
 
 // testExpectContinue sends a body only after 100 Continue. When the key is
 // in a header the body is not peeked, and the backend is asked for the
 // 100 Continue itself.
-func testExpectContinue(t *testing.T, engine routerOpt, spec string, backendAsked bool) {
+func testExpectContinue(t *testing.T, spec string, backendAsked bool) {
 	bs := startBackends(t, 3)
-	_, url := startRouter(t, bs.backends, engine, withKey(spec))
+	_, url := startRouter(t, bs.backends, withKey(spec))
 	body := envelope("expect-1", 100, 10<<10)
 	var got100 bool
 	trace := &httptrace.ClientTrace{Got100Continue: func() { got100 = true }}

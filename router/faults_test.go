@@ -45,7 +45,7 @@ func rawRequest(t *testing.T, url, raw string) (int, string) {
 }
 
 func withLimits(peekTimeout time.Duration, maxBody int64) routerOpt {
-	return func(c *router.Config) { c.PeekTimeout, c.MaxBody = peekTimeout, maxBody }
+	return func(c *testConfig) { c.engine.PeekTimeout, c.engine.MaxBody = peekTimeout, maxBody }
 }
 
 // Every bad input gets its own status, and the router goes on serving.
@@ -105,11 +105,9 @@ func (bs *backendSet) completed() []received {
 
 // A client that aborts mid-body leaves the backend with an aborted request,
 // never a truncated one taken as whole.
-func TestClientAbortMidBody(t *testing.T) { forEachEngine(t, testClientAbortMidBody) }
-
-func testClientAbortMidBody(t *testing.T, engine routerOpt) {
+func TestClientAbortMidBody(t *testing.T) {
 	bs := startBackends(t, 1)
-	_, url := startRouter(t, bs.backends, withPeekLimit(1<<10), engine)
+	_, url := startRouter(t, bs.backends, withPeekLimit(1<<10))
 	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -129,12 +127,7 @@ func testClientAbortMidBody(t *testing.T, engine routerOpt) {
 }
 
 func TestBackendFaults(t *testing.T) {
-	cfg := router.TransportConfig{ResponseHeaderTimeout: 300 * time.Millisecond, MaxIdleConnsPerHost: 4}
-	t.Run("proxy", func(t *testing.T) { testBackendFaults(t, withProxy(t, cfg)) })
-	t.Run("direct", func(t *testing.T) { testBackendFaults(t, withDirect(t, cfg)) })
-}
-
-func testBackendFaults(t *testing.T, engine routerOpt) {
+	engineLimits := func(c *testConfig) { c.engine.ResponseTimeout, c.engine.MaxIdlePerBackend = 300*time.Millisecond, 4 }
 	release := make(chan struct{})
 	defer close(release)
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -171,7 +164,7 @@ func testBackendFaults(t *testing.T, engine routerOpt) {
 	}))
 	defer backend.Close()
 	b, _ := router.ParseBackend(backend.URL)
-	_, url := startRouter(t, []router.Backend{b}, engine)
+	_, url := startRouter(t, []router.Backend{b}, engineLimits)
 
 	call := func(path string) (*http.Response, []byte, error) {
 		resp, err := http.Post(url+path, "text/plain", strings.NewReader("<sessionId>f</sessionId>"))
@@ -210,43 +203,4 @@ func testBackendFaults(t *testing.T, engine routerOpt) {
 			t.Errorf("stream: %v %q %v", resp, body, err)
 		}
 	})
-}
-
-// panicky is a Forwarder that panics, before or after answering.
-type panicky struct{ afterHeader bool }
-
-func (p panicky) Forward(w http.ResponseWriter, r *http.Request, b *router.Backend) error {
-	if p.afterHeader {
-		w.WriteHeader(http.StatusOK)
-		io.WriteString(w, "partial")
-		http.NewResponseController(w).Flush()
-	}
-	panic("forwarder bug")
-}
-
-func TestPanicIsRecovered(t *testing.T) {
-	bs := startBackends(t, 1)
-	for _, after := range []bool{false, true} {
-		_, url := startRouter(t, bs.backends, func(c *router.Config) { c.Forwarder = panicky{afterHeader: after} })
-		resp, err := http.Post(url, "text/plain", strings.NewReader("<sessionId>p</sessionId>"))
-		if !after {
-			if err != nil || resp.StatusCode != http.StatusInternalServerError {
-				t.Errorf("panic before answering: %v %v, want 500", resp, err)
-			} else {
-				resp.Body.Close()
-			}
-		} else if err == nil {
-			_, err = io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if err == nil {
-				t.Error("panic after answering: the client read a complete response; want it cut off")
-			}
-		}
-		// The process is still serving.
-		resp, err = http.Post(url, "text/plain", strings.NewReader("<sessionId>p</sessionId>"))
-		if err != nil {
-			t.Fatalf("after a panic: %v", err)
-		}
-		resp.Body.Close()
-	}
 }

@@ -2,18 +2,10 @@ package router
 
 import (
 	"errors"
-	"io"
-	"mime"
-	"net/http"
-	"net/textproto"
-	"net/url"
-	"strings"
-	"sync"
-	"time"
 
-	"github.com/cespare/xxhash/v2"
-
+	"github.com/peekroute/peekroute/engine"
 	"github.com/peekroute/peekroute/extract"
+	"github.com/peekroute/peekroute/h1"
 )
 
 // keyFinder finds a request's key from an ordered list of sources: the
@@ -22,22 +14,19 @@ import (
 type keyFinder struct {
 	sources []extract.Source
 	labels  []string // each source as written, for logs and metrics
-	names   []string // header sources' names in canonical form
 	body    bool     // some source reads the body
 	typed   bool     // some body source looks only at certain media types
-	chains  sync.Pool
+	chains  chan *extract.Chain
+	build   func() *extract.Chain
 }
 
 func newKeyFinder(sources []extract.Source) (*keyFinder, error) {
 	if len(sources) == 0 {
 		return nil, errors.New("no key source")
 	}
-	kf := &keyFinder{sources: sources, labels: make([]string, len(sources)), names: make([]string, len(sources))}
+	kf := &keyFinder{sources: sources, labels: make([]string, len(sources)), chains: make(chan *extract.Chain, 1024)}
 	for i, s := range sources {
 		kf.labels[i] = s.String()
-		if s.Kind == extract.Header {
-			kf.names[i] = textproto.CanonicalMIMEHeaderKey(s.Name)
-		}
 		kf.body = kf.body || s.FromBody()
 		kf.typed = kf.typed || (s.FromBody() && !s.Accepts(""))
 	}
@@ -46,55 +35,64 @@ func newKeyFinder(sources []extract.Source) (*keyFinder, error) {
 	if err != nil {
 		return nil, err
 	}
-	kf.chains.Put(first)
-	kf.chains.New = func() any {
+	kf.chains <- first
+	kf.build = func() *extract.Chain {
 		c, _ := extract.NewChain(sources) // the same sources built once already
 		return c
 	}
 	return kf, nil
 }
 
+// chain takes a chain from the free list, or builds one.
+func (kf *keyFinder) chain() *extract.Chain {
+	select {
+	case c := <-kf.chains:
+		return c
+	default:
+		return kf.build()
+	}
+}
+
+func (kf *keyFinder) release(c *extract.Chain) {
+	select {
+	case kf.chains <- c:
+	default:
+	}
+}
+
 // plainKey returns the index of the first header, query or cookie source
-// with a non-empty value in r, and that value; -1 when there is none.
-func (kf *keyFinder) plainKey(r *http.Request) (int, string) {
+// with a non-empty value in req, and that value appended to dst; -1 when
+// there is none.
+func (kf *keyFinder) plainKey(req *h1.Request, dst []byte) (int, []byte) {
 	for i, s := range kf.sources {
-		var v string
+		var v []byte
 		switch s.Kind {
 		case extract.Header:
-			if vs := r.Header[kf.names[i]]; len(vs) > 0 {
-				v = vs[0]
-			}
+			v = req.Field(s.Name)
 		case extract.Query:
-			v = queryValue(r.URL.RawQuery, s.Name)
+			v, _ = h1.AppendQueryValue(dst[:0], req.Target, s.Name)
 		case extract.Cookie:
-			if c, err := r.Cookie(s.Name); err == nil {
-				v = c.Value
-			}
+			v = cookieValue(req, s.Name, dst[:0])
 		}
-		if v != "" {
+		if len(v) > 0 {
 			return i, v
 		}
 	}
-	return -1, ""
+	return -1, nil
 }
 
-// queryValue returns the first value of name in a raw query string, like
-// url.Values.Get but without building the whole map.
-func queryValue(raw, name string) string {
-	for raw != "" {
-		var pair string
-		pair, raw, _ = strings.Cut(raw, "&")
-		k, v, _ := strings.Cut(pair, "=")
-		if k != name {
-			if uk, err := url.QueryUnescape(k); err != nil || uk != name {
-				continue
-			}
+// cookieValue returns the named cookie from the request's Cookie fields.
+func cookieValue(req *h1.Request, name string, dst []byte) []byte {
+	for i := range req.Fields {
+		f := &req.Fields[i]
+		if !asciiEqualFold(f.Name, "Cookie") {
+			continue
 		}
-		if uv, err := url.QueryUnescape(v); err == nil {
-			return uv
+		if v, ok := h1.AppendCookieValue(dst, f.Value, name); ok {
+			return v
 		}
 	}
-	return ""
+	return nil
 }
 
 // keyResult is where a request's key came from.
@@ -104,82 +102,71 @@ type keyResult struct {
 	source    int // index into the sources; -1 when none gave a key
 }
 
-// peekKey finds the key of r: from a header, query or cookie source when
-// one comes first in the list, else by reading the body into buf until a
-// body source decides, the body ends or buf is full, within the peek
-// timeout. It records what it read and found in w.
-func (rt *Router) peekKey(w *exchange, r *http.Request, body io.Reader, buf *peekBuf) (keyResult, error) {
+// findKey finds the key of x: from a header, query or cookie source when
+// one comes first in the list, else by peeking into the body until a body
+// source decides, the body ends or the window is full.
+func (rt *Router) findKey(x *engine.Exchange, st *routeState) (keyResult, error) {
 	kf := rt.keys
-	plain, plainKey := kf.plainKey(r)
-	if kf.body && plain != 0 {
-		c := kf.chains.Get().(*extract.Chain)
-		defer kf.chains.Put(c)
+	var scratch [128]byte
+	plain, plainKey := kf.plainKey(x.Req, scratch[:0])
+	if kf.body && plain != 0 && x.Req.HasBody() {
+		c := kf.chain()
+		defer kf.release(c)
 		c.Reset()
 		if plain > 0 {
 			c.Limit(plain) // only sources before the plain one can beat it
 		}
 		if kf.typed {
-			c.Accept(mediaType(r))
+			c.Accept(mediaType(x.Req.Field("Content-Type")))
 		}
 		if c.Active() {
-			var decoded *peekBuf // holds a decoded key until it is hashed
+			w := rt.windows.get()
+			defer rt.windows.put(w)
+			var dec *window // holds a decoded key until it is hashed
 			defer func() {
-				if decoded != nil {
-					decoded.release()
+				if dec != nil {
+					rt.decoded.put(dec)
 				}
 			}()
-			key, err := rt.scanBody(w, r, body, buf, &decoded, c)
+			key, err := rt.scanBody(x, st, c, w, &dec)
 			if err != nil {
 				return keyResult{source: -1}, err
 			}
 			if key != nil {
-				return rt.foundKey(w, c.Winner(), key), nil
+				return rt.foundKey(st, c.Winner(), key), nil
 			}
 		}
 	}
 	if plain >= 0 {
-		return rt.foundKey(w, plain, []byte(plainKey)), nil
+		return rt.foundKey(st, plain, plainKey), nil
 	}
 	return keyResult{source: -1}, nil
 }
 
-// scanBody runs c over the body and returns the key it found, or nil. A
-// body with a content coding is decoded for looking into *decoded, which
-// the caller releases; the bytes as sent stay in buf for the backend.
-func (rt *Router) scanBody(w *exchange, r *http.Request, body io.Reader, buf *peekBuf, decoded **peekBuf, c *extract.Chain) ([]byte, error) {
-	var rc *http.ResponseController
-	if rt.cfg.PeekTimeout > 0 {
-		rc = http.NewResponseController(w)
-		// An error means the connection has no read deadline to set;
-		// then the server's own timeouts apply.
-		_ = rc.SetReadDeadline(time.Now().Add(rt.cfg.PeekTimeout))
-	}
+// scanBody runs c over the body, reading it into w, and returns the key
+// it found, or nil; the key may alias w. A body with a content coding is
+// decoded for looking only, into *dec, which the caller gives back; the
+// bytes as sent go to the backend.
+func (rt *Router) scanBody(x *engine.Exchange, st *routeState, c *extract.Chain, w *window, dec **window) (key []byte, err error) {
 	var (
 		n   int
-		key []byte
 		res extract.Result
-		eof bool
-		err error
 	)
-	if enc := r.Header.Get("Content-Encoding"); enc == "" {
-		n, key, res, eof, err = extract.Peek(body, buf.b, c)
+	if enc := x.Req.Field("Content-Encoding"); len(enc) == 0 {
+		n, key, res, _, err = extract.Peek(x.Body(), w.b, c)
 	} else {
-		*decoded = rt.decoded.get()
-		n, key, res, eof, err = extract.PeekDecoded(body, buf.b, (*decoded).b, enc, c)
+		*dec = rt.decoded.get()
+		n, key, res, _, err = extract.PeekDecoded(x.Body(), w.b, (*dec).b, string(enc), c)
 		if errors.Is(err, extract.ErrUnsupportedEncoding) {
-			// Nothing was read: the body goes on as it is, keyless.
-			return nil, nil
+			return nil, nil // nothing was read: the body goes on as it is, keyless
 		}
 	}
-	buf.n, buf.eof = n, eof
-	w.peeked, w.bytesIn = n, int64(n)
-	if err != nil {
-		// The deadline stays: the connection is closed after the answer.
-		return nil, err
+	st.peeked = n
+	if errors.Is(err, engine.ErrPeekLimit) {
+		err = nil // the engine holds no more of the body: the window ends here
 	}
-	if rc != nil {
-		// The rest of the body streams at the client's pace.
-		_ = rc.SetReadDeadline(time.Time{})
+	if err != nil {
+		return nil, err
 	}
 	if res != extract.Found || len(key) == 0 {
 		return nil, nil
@@ -187,27 +174,52 @@ func (rt *Router) scanBody(w *exchange, r *http.Request, body io.Reader, buf *pe
 	return key, nil
 }
 
-// foundKey records that source i gave key and returns its partition.
-func (rt *Router) foundKey(w *exchange, i int, key []byte) keyResult {
-	w.keySource = rt.keys.labels[i]
-	if rt.cfg.AccessLog {
-		w.keyHash = xxhash.Sum64(key)
-		if rt.cfg.LogKeys {
-			w.key = string(key)
+// mediaType returns a Content-Type's media type, lower-cased, without
+// parameters; the common ones without allocating.
+func mediaType(ct []byte) string {
+	for _, mt := range commonMediaTypes {
+		if h1.MediaTypeIs(ct, mt) {
+			return mt
 		}
 	}
-	return keyResult{partition: rt.table.Load().ring.Partition(key), found: true, source: i}
+	end := 0
+	for end < len(ct) && ct[end] != ';' {
+		end++
+	}
+	b := make([]byte, 0, end)
+	for _, c := range ct[:end] {
+		if c == ' ' || c == '\t' {
+			continue
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return string(b)
 }
 
-// mediaType returns r's content type, lower-cased, without parameters.
-func mediaType(r *http.Request) string {
-	ct := r.Header.Get("Content-Type")
-	if ct == "" {
-		return ""
+var commonMediaTypes = []string{
+	"text/xml", "application/soap+xml", "application/xml",
+	"application/json", "application/x-www-form-urlencoded", "text/plain",
+}
+
+// asciiEqualFold reports whether b equals s, ignoring ASCII case.
+func asciiEqualFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
 	}
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil {
-		return strings.ToLower(strings.TrimSpace(ct))
+	for i := range len(b) {
+		x, y := b[i], s[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
 	}
-	return mt
+	return true
 }

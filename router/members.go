@@ -103,9 +103,10 @@ func (rt *Router) Backends() []Backend { return slices.Clone(rt.table.Load().bac
 // Ring returns the current ring snapshot of healthy backends.
 func (rt *Router) Ring() *hashring.Ring { return rt.table.Load().ring }
 
-// Route returns the partition of key and the backend that owns it under the
-// current ring; ok is false when no backend is healthy.
-func (rt *Router) Route(key []byte) (partition int, backend Backend, ok bool) {
+// Owner returns the partition of key and the backend that owns it under the
+// current ring; ok is false when no backend is healthy. It is the answer
+// Route gives a request with that key.
+func (rt *Router) Owner(key []byte) (partition int, backend Backend, ok bool) {
 	t := rt.table.Load()
 	partition = t.ring.Partition(key)
 	i := t.ring.Owner(partition)

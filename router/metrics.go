@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/peekroute/peekroute/engine"
 )
 
 // Metrics are the router's Prometheus instruments. Labels only ever carry
@@ -64,21 +66,21 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 }
 
 // observe records one finished exchange.
-func (m *Metrics) observe(ex *exchange, lookup string, elapsed time.Duration) {
-	backend := ex.backendName()
-	status := ex.finalStatus()
+func (m *Metrics) observe(x *engine.Exchange, st *routeState, elapsed time.Duration) {
+	backend := backendName(x)
+	status := finalStatus(x)
 	code := "other"
 	if status > 0 && status < len(m.codes) {
 		code = m.codes[status]
 	}
 	m.requests.WithLabelValues(backend, code).Inc()
 	m.duration.WithLabelValues(backend).Observe(elapsed.Seconds())
-	source := ex.keySource
+	source := st.keySource
 	if source == "" {
 		source = "none"
 	}
-	m.lookups.WithLabelValues(source, lookup).Inc()
-	m.peeked.Observe(float64(ex.peeked))
+	m.lookups.WithLabelValues(source, st.lookup).Inc()
+	m.peeked.Observe(float64(st.peeked))
 }
 
 // ringCollector reports the current ring: how many members it has, and

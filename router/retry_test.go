@@ -16,7 +16,7 @@ func keysOwnedBy(t *testing.T, rt *router.Router, backend string, n int) []strin
 	var keys []string
 	for i := 0; len(keys) < n && i < 100000; i++ {
 		key := fmt.Sprintf("k-%d", i)
-		if _, b, _ := rt.Route([]byte(key)); b.Name == backend {
+		if _, b, _ := rt.Owner([]byte(key)); b.Name == backend {
 			keys = append(keys, key)
 		}
 	}
@@ -43,15 +43,13 @@ func (f *failures) list() []string {
 	return slices.Clone(f.names)
 }
 
-func TestDialFailureRetriesOnNextOwner(t *testing.T) { forEachEngine(t, testDialFailureRetries) }
-
-func testDialFailureRetries(t *testing.T, engine routerOpt) {
+func TestDialFailureRetriesOnNextOwner(t *testing.T) {
 	bs := startBackends(t, 3)
 	dead := deadBackend(t)
 	all := append(slices.Clone(bs.backends), dead)
 	var failed failures
 	const limit = 4 << 10
-	rt, url := startRouter(t, all, withPeekLimit(limit), engine, func(c *router.Config) { c.OnBackendFailure = failed.report })
+	rt, url := startRouter(t, all, withPeekLimit(limit), func(c *testConfig) { c.router.OnBackendFailure = failed.report })
 	// Where each key goes once the dead backend has left the ring.
 	live := newRouterFor(t, []string{bs.backends[0].Name, bs.backends[1].Name, bs.backends[2].Name})
 
@@ -59,7 +57,7 @@ func testDialFailureRetries(t *testing.T, engine routerOpt) {
 		for _, key := range keysOwnedBy(t, rt, dead.Name, 5) {
 			body := envelope(key, 10, 100)
 			resp := postBytes(t, url, body, key)
-			_, next, _ := live.Route([]byte(key))
+			_, next, _ := live.Owner([]byte(key))
 			if resp.status != http.StatusOK || resp.backend != bs.nameOf(next) {
 				t.Errorf("key %s: status %d from %q, want 200 from the next owner %s", key, resp.status, resp.backend, bs.nameOf(next))
 			}

@@ -99,7 +99,7 @@ func TestEverySourceRoutesSticky(t *testing.T) {
 				if sc.token {
 					key = fmt.Sprintf("key-%d", k)
 				}
-				_, owner, _ := rt.Route([]byte(key))
+				_, owner, _ := rt.Owner([]byte(key))
 				for range 3 {
 					req := sc.build(u, key)
 					sent := bodyOf(t, req)
@@ -126,7 +126,7 @@ func TestEverySourceRoutesSticky(t *testing.T) {
 	}
 }
 
-func withKey(spec string) routerOpt { return func(c *router.Config) { c.Key = sources(spec) } }
+func withKey(spec string) routerOpt { return func(c *testConfig) { c.router.Key = sources(spec) } }
 
 // bodyOf returns the request's body bytes and puts them back.
 func bodyOf(t *testing.T, req *http.Request) []byte {
@@ -180,7 +180,7 @@ func TestSourceChains(t *testing.T) {
 				}
 				return
 			}
-			_, owner, _ := rt.Route([]byte(tt.want))
+			_, owner, _ := rt.Owner([]byte(tt.want))
 			if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Backend") != bs.nameOf(owner) {
 				t.Errorf("went to %s (%d); the key %q belongs to %s", resp.Header.Get("X-Backend"), resp.StatusCode, tt.want, bs.nameOf(owner))
 			}
@@ -191,10 +191,10 @@ func TestSourceChains(t *testing.T) {
 func distinctOwners(t *testing.T, bs *backendSet) (string, string) {
 	t.Helper()
 	rt := newRouterFor(t, []string{bs.backends[0].Name, bs.backends[1].Name, bs.backends[2].Name})
-	_, first, _ := rt.Route([]byte("header-key"))
+	_, first, _ := rt.Owner([]byte("header-key"))
 	for i := range 1000 {
 		k := fmt.Sprintf("body-key-%d", i)
-		if _, b, _ := rt.Route([]byte(k)); b.Name != first.Name {
+		if _, b, _ := rt.Owner([]byte(k)); b.Name != first.Name {
 			return "header-key", k
 		}
 	}
@@ -204,11 +204,9 @@ func distinctOwners(t *testing.T, bs *backendSet) (string, string) {
 
 // A header source never reads the body: a body that is still being sent
 // does not hold the request back.
-func TestHeaderSourceDoesNotReadBody(t *testing.T) { forEachEngine(t, testHeaderSourceDoesNotReadBody) }
-
-func testHeaderSourceDoesNotReadBody(t *testing.T, engine routerOpt) {
+func TestHeaderSourceDoesNotReadBody(t *testing.T) {
 	bs := startBackends(t, 1)
-	_, u := startRouter(t, bs.backends, engine, withKey("header:X-Session-Id"))
+	_, u := startRouter(t, bs.backends, withKey("header:X-Session-Id"))
 	pr, pw := io.Pipe()
 	req, _ := http.NewRequest("POST", u, pr)
 	req.Header.Set("X-Session-Id", "h-1")

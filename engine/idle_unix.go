@@ -1,6 +1,6 @@
 //go:build unix
 
-package router
+package engine
 
 import (
 	"net"
@@ -29,4 +29,25 @@ func socketIdle(conn net.Conn) bool {
 		return true
 	})
 	return err == nil && live
+}
+
+// peerGone reports whether conn's peer has closed or reset it: a read
+// would return end of stream or an error rather than wait.
+func peerGone(conn net.Conn) bool {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return true
+	}
+	gone := false
+	var b [1]byte
+	err = rc.Read(func(fd uintptr) bool {
+		n, _, rerr := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		gone = n == 0 && rerr != syscall.EAGAIN && rerr != syscall.EWOULDBLOCK
+		return true
+	})
+	return err != nil || gone
 }

@@ -1,0 +1,214 @@
+package engine
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"syscall"
+)
+
+// smallBufSize is a connection's read buffer while it carries an exchange:
+// enough for a typical head and a small SOAP body in one read.
+const smallBufSize = 8 << 10
+
+// buffer is a pooled byte slice; pools hold *buffer so that putting one
+// back does not allocate.
+type buffer struct{ b []byte }
+
+type bufPool struct {
+	size int
+	pool sync.Pool
+}
+
+func newBufPool(size int) *bufPool {
+	p := &bufPool{size: size}
+	p.pool.New = func() any { return &buffer{b: make([]byte, size)} }
+	return p
+}
+
+func (p *bufPool) get() *buffer { return p.pool.Get().(*buffer) }
+
+func (p *bufPool) put(b *buffer) {
+	if b != nil && cap(b.b) == p.size {
+		b.b = b.b[:p.size]
+		p.pool.Put(b)
+	}
+}
+
+// bufPools are the engine's buffers: small read buffers for every
+// connection in use, large ones for a long head or a deep peek, and head
+// buffers for writing outbound heads. An idle connection holds none.
+type bufPools struct {
+	small *bufPool
+	large *bufPool // a head and a full peek, with room for chunk framing
+	heads sync.Pool
+}
+
+func newBufPools(maxHead, peekLimit int) bufPools {
+	return bufPools{
+		small: newBufPool(smallBufSize),
+		large: newBufPool(max(maxHead+peekLimit+smallBufSize, 2*smallBufSize)),
+		heads: sync.Pool{New: func() any { return &buffer{b: make([]byte, 0, 4<<10)} }},
+	}
+}
+
+func (p *bufPools) putAny(b *buffer) {
+	if b == nil {
+		return
+	}
+	if cap(b.b) == p.small.size {
+		p.small.put(b)
+	} else {
+		p.large.put(b)
+	}
+}
+
+// errBufferFull means a reader's buffer is as large as it may grow.
+var errBufferFull = errors.New("buffer full")
+
+// reader is a connection's read side: a buffer taken from the pools when
+// the connection has something to read and given back when it has nothing
+// left, so an idle connection holds no buffer. Offsets into the buffer stay
+// valid while it grows; only compact moves bytes.
+type reader struct {
+	nc    net.Conn
+	raw   syscall.RawConn // for waiting on a plain TCP connection without a buffer; nil otherwise
+	pools *bufPools
+	buf   *buffer
+	r, w  int // buf.b[r:w] is read and not yet consumed
+}
+
+func newReader(nc net.Conn, pools *bufPools) reader {
+	rd := reader{nc: nc, pools: pools}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		rd.raw, _ = tc.SyscallConn()
+	}
+	return rd
+}
+
+// buffered returns the bytes read and not consumed.
+func (rd *reader) buffered() []byte {
+	if rd.buf == nil {
+		return nil
+	}
+	return rd.buf.b[rd.r:rd.w]
+}
+
+// release gives the buffer back when nothing is left in it.
+func (rd *reader) release() {
+	if rd.buf != nil && rd.r == rd.w {
+		rd.pools.putAny(rd.buf)
+		rd.buf, rd.r, rd.w = nil, 0, 0
+	}
+}
+
+// drop gives the buffer back whatever it holds.
+func (rd *reader) drop() {
+	rd.pools.putAny(rd.buf)
+	rd.buf, rd.r, rd.w = nil, 0, 0
+}
+
+// compact moves the unconsumed bytes to the front of the buffer.
+func (rd *reader) compact() {
+	if rd.buf == nil || rd.r == 0 {
+		return
+	}
+	n := copy(rd.buf.b, rd.buf.b[rd.r:rd.w])
+	rd.r, rd.w = 0, n
+}
+
+// room makes sure there is free space after w, growing to a large buffer
+// once; errBufferFull when even that is full.
+func (rd *reader) room() error {
+	if rd.buf == nil {
+		rd.buf = rd.pools.small.get()
+		rd.r, rd.w = 0, 0
+	}
+	if rd.w < len(rd.buf.b) {
+		return nil
+	}
+	if len(rd.buf.b) == rd.pools.large.size {
+		return errBufferFull
+	}
+	big := rd.pools.large.get()
+	copy(big.b, rd.buf.b[:rd.w])
+	rd.pools.putAny(rd.buf)
+	rd.buf = big
+	return nil
+}
+
+// fill reads once into the free space, at most limit bytes (limit <= 0: as
+// much as fits).
+func (rd *reader) fill(limit int) (int, error) {
+	if err := rd.room(); err != nil {
+		return 0, err
+	}
+	p := rd.buf.b[rd.w:]
+	if limit > 0 && len(p) > limit {
+		p = p[:limit]
+	}
+	n, err := rd.nc.Read(p)
+	rd.w += n
+	if n > 0 {
+		err = nil // the bytes count; an error comes back on the next read
+	} else if err == nil {
+		err = io.ErrNoProgress
+	}
+	return n, err
+}
+
+// await waits until the connection has bytes to read and reads them into
+// a buffer taken only then. On a plain TCP connection the wait holds no
+// buffer; on others (TLS) the read waits in a buffer taken at once.
+func (rd *reader) await() error {
+	if len(rd.buffered()) > 0 {
+		return nil
+	}
+	if rd.raw == nil {
+		_, err := rd.fill(0)
+		if err != nil {
+			rd.release()
+		}
+		return err
+	}
+	var n int
+	var rerr error
+	err := rd.raw.Read(func(fd uintptr) bool {
+		b := rd.pools.small.get()
+		for {
+			n, rerr = syscall.Read(int(fd), b.b)
+			if rerr != syscall.EINTR {
+				break
+			}
+		}
+		if rerr == syscall.EAGAIN {
+			rd.pools.small.put(b)
+			return false // wait until readable, holding nothing
+		}
+		rd.buf, rd.r, rd.w = b, 0, max(n, 0)
+		return true
+	})
+	switch {
+	case err != nil:
+		rd.drop()
+		return err
+	case rerr != nil:
+		rd.drop()
+		return rerr
+	case n == 0:
+		rd.drop()
+		return io.EOF
+	}
+	return nil
+}
+
+// maxHeadBuf is the largest head buffer kept for reuse.
+const maxHeadBuf = 256 << 10
+
+func (p *bufPools) putHead(b *buffer) {
+	if cap(b.b) <= maxHeadBuf {
+		b.b = b.b[:0]
+		p.heads.Put(b)
+	}
+}

@@ -1,0 +1,208 @@
+package engine
+
+import (
+	"errors"
+	"time"
+
+	"github.com/peekroute/peekroute/h1"
+)
+
+// forward carries the request to t — and once to Retry's target when t
+// could not be reached and the whole body is in hand — then relays the
+// response. It reports whether the client connection can carry another
+// request.
+func (c *clientConn) forward(t *Target) bool {
+	n, err := c.reqBody.frameAll(c.in.buf.b[c.peekEnd:c.in.w])
+	c.peekEnd += n
+	c.x.BytesIn += int64(n)
+	if err != nil {
+		status, msg := clientErrorStatus(err)
+		return c.refuse(status, msg, err)
+	}
+	for {
+		c.x.Target = t
+		bc, err := c.s.backends.get(t)
+		if err == nil {
+			return c.exchange(bc, t)
+		}
+		backendFault := !isLocal(err)
+		if backendFault {
+			c.s.policy.BackendFailed(t, err)
+		}
+		if backendFault && !c.x.Retried && c.reqBody.done {
+			if next := c.s.policy.Retry(&c.x, t); next != nil && next != t {
+				c.s.log.Warn("backend unreachable, retrying on the key's next owner", "backend", t.Name, "next", next.Name, "err", err)
+				c.x.Retried = true
+				t = next
+				continue
+			}
+		}
+		return c.backendError(t, err, "backend failed")
+	}
+}
+
+// exchange sends the request on bc and relays the response.
+func (c *clientConn) exchange(bc *backendConn, t *Target) bool {
+	out := c.s.bufs.heads.Get().(*buffer)
+	out.b = appendRequestHead(out.b[:0], &c.req, t, &c.x, c.continued)
+	out.b = append(out.b, c.in.buf.b[c.bodyStart:c.peekEnd]...)
+	_, err := bc.nc.Write(out.b)
+	c.s.bufs.putHead(out)
+	if err != nil {
+		bc.close()
+		if !isLocal(err) {
+			// The backend closed or reset the connection before any answer.
+			c.s.policy.BackendFailed(t, err)
+		}
+		return c.backendError(t, err, "backend failed")
+	}
+	c.in.r = c.peekEnd
+	streaming := !c.reqBody.done
+	if streaming {
+		c.send.start(bc)
+	} else {
+		bc.setReadDeadline(c.s.cfg.ResponseTimeout)
+	}
+	return c.relay(bc, t, streaming)
+}
+
+// backendError answers a request that got no response from t, and reports
+// whether the client connection can carry another request.
+func (c *clientConn) backendError(t *Target, err error, msg string) bool {
+	if isTimeout(err) {
+		msg = "backend timed out"
+		c.s.log.Warn("backend timed out", "backend", t.Name, "target", string(c.req.Target), "err", err)
+		return c.answerBackend(504, msg, err)
+	}
+	c.s.log.Warn(msg, "backend", t.Name, "target", string(c.req.Target), "err", err)
+	return c.answerBackend(502, msg, err)
+}
+
+// answerBackend answers in place of the backend; unlike refuse it does not
+// log, the caller having logged the backend's failure.
+func (c *clientConn) answerBackend(status int, msg string, err error) bool {
+	c.x.Err = err
+	keep := !c.req.Close && c.consumeInHand()
+	c.answer(status, msg, !keep)
+	return keep && !c.s.draining.Load()
+}
+
+// sender streams the rest of a request body to the backend on its own
+// goroutine, so that the response — an early answer, an interim 100
+// Continue — can be read meanwhile.
+type sender struct {
+	c        *clientConn
+	bc       *backendConn
+	done     chan struct{} // one value when run returns
+	running  bool          // started and not yet waited for
+	err      error         // why the body did not arrive whole; nil: it did
+	clientEr bool          // err is the client's doing
+}
+
+func (s *sender) start(bc *backendConn) {
+	s.bc, s.err, s.clientEr, s.running = bc, nil, false, true
+	go s.run()
+}
+
+func (s *sender) run() {
+	err, clientSide := s.c.streamBody(s.bc)
+	s.err, s.clientEr = err, clientSide
+	switch {
+	case err == nil:
+		s.bc.setReadDeadline(s.c.s.cfg.ResponseTimeout)
+	case clientSide:
+		// The request can never be whole: stop the backend from
+		// answering a truncated one, and wake the response reader.
+		s.bc.nc.Close()
+	}
+	s.done <- struct{}{}
+}
+
+// finished reports, without waiting, whether the sender has returned.
+func (s *sender) finished() bool {
+	if !s.running {
+		return true
+	}
+	select {
+	case <-s.done:
+		s.running = false
+		return true
+	default:
+		return false
+	}
+}
+
+// wait waits for the sender to return.
+func (s *sender) wait() {
+	if s.running {
+		<-s.done
+		s.running = false
+	}
+}
+
+// abort stops a sender still running, for a backend that answered before
+// it had the whole body: the client connection will close.
+func (s *sender) abort() {
+	if s.running {
+		s.c.nc.SetReadDeadline(aLongTimeAgo)
+		s.bc.nc.SetWriteDeadline(aLongTimeAgo)
+		s.wait()
+	}
+}
+
+// streamBody copies the rest of the request body from the client to bc
+// and reports any error with whose side it was on.
+func (c *clientConn) streamBody(bc *backendConn) (err error, clientSide bool) {
+	idle := c.s.cfg.BodyIdleTimeout
+	for !c.reqBody.done {
+		if c.reqBody.kind == h1.LengthBody && c.tcp != nil && bc.tcp != nil && len(c.in.buffered()) == 0 {
+			n, err, src := spliceN(bc.tcp, c.tcp, &c.lr, min(c.reqBody.left, splicePiece), idle)
+			c.reqBody.left -= n
+			c.reqBody.content += n
+			c.x.BytesIn += n
+			c.reqBody.done = c.reqBody.left == 0
+			if err == nil && c.reqBody.max > 0 && c.reqBody.content > c.reqBody.max {
+				return errBodyTooLarge, true
+			}
+			if err != nil {
+				return err, src
+			}
+			continue
+		}
+		if len(c.in.buffered()) == 0 {
+			c.in.r, c.in.w, c.peekEnd = 0, 0, 0
+			c.setReadDeadline(idle)
+			limit := 0
+			if c.reqBody.kind == h1.LengthBody {
+				limit = int(min(c.reqBody.left, int64(1<<30)))
+			}
+			if _, err := c.in.fill(limit); err != nil {
+				return clientReadError(err), true
+			}
+		}
+		buf := c.in.buffered()
+		n, err := c.reqBody.frameAll(buf)
+		if err != nil {
+			return err, true
+		}
+		c.x.BytesIn += int64(n)
+		if idle > 0 {
+			bc.nc.SetWriteDeadline(time.Now().Add(idle))
+		}
+		if _, err := bc.nc.Write(buf[:n]); err != nil {
+			return err, false
+		}
+		c.in.r += n
+		c.peekEnd = c.in.r
+	}
+	return nil, false
+}
+
+// clientReadError turns the end of a client's stream mid-body into an
+// error: the body was cut short.
+func clientReadError(err error) error {
+	if errors.Is(err, errBufferFull) {
+		return errors.New("engine: no room to read the body")
+	}
+	return err
+}
