@@ -53,6 +53,7 @@ const (
 	errNoHost
 	errDuplicateHost
 	errHost
+	errHostMismatch
 	errTrailerField
 	errBodyForbidden
 	errChunkSize
@@ -103,6 +104,7 @@ var codeInfo = [numCodes]struct {
 	errNoHost:                    {400, "missing host"},
 	errDuplicateHost:             {400, "more than one host"},
 	errHost:                      {400, "invalid host"},
+	errHostMismatch:              {400, "host differs from the target's authority"},
 	errTrailerField:              {400, "trailer names a framing field"},
 	errBodyForbidden:             {400, "body framing on a status that has no body"},
 	errChunkSize:                 {400, "invalid chunk size"},

@@ -21,7 +21,8 @@ func (l Limits) maxFields() int {
 // past the blank line (CRLF CRLF, or a bare LF LF which Parse will then
 // refuse), or -1 if buf does not hold a whole head yet. from is the value
 // next returned by the previous call on the same growing buffer (0 at
-// first), so no byte is examined twice; a buf that starts with CRLF or LF
+// first), so no byte is examined twice (but for a line feed and the two
+// bytes after it, when they arrive apart); a buf that starts with CRLF or LF
 // (an empty first line) ends at once so that Parse refuses it.
 //
 // Any line feed followed by CRLF or by LF ends the head, so that LF CRLF and

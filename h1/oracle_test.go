@@ -212,7 +212,7 @@ func compareRequest(t *testing.T, r *Request, req *http.Request) {
 	if req.Close != r.Close {
 		t.Fatalf("close: ours %v, net/http %v", r.Close, req.Close)
 	}
-	upgrade := httpguts.HeaderValuesContainsToken(req.Header["Connection"], "upgrade") && len(req.Header["Upgrade"]) > 0
+	upgrade := req.ProtoMinor == 1 && httpguts.HeaderValuesContainsToken(req.Header["Connection"], "upgrade") && len(req.Header["Upgrade"]) > 0
 	if upgrade != r.Upgrade {
 		t.Fatalf("upgrade: ours %v, net/http %v", r.Upgrade, upgrade)
 	}

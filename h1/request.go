@@ -18,11 +18,16 @@ type Request struct {
 
 	ContentLength int64 // -1 when no Content-Length
 	Chunked       bool  // Transfer-Encoding: chunked
-	// Close: the client wants the connection closed after this exchange:
-	// Connection: close, or HTTP/1.0 without a keep-alive token.
-	Close     bool
-	Upgrade   bool // Connection names "upgrade" and an Upgrade field is present
-	Expect100 bool // Expect: 100-continue on HTTP/1.1 (case-insensitive)
+	// Close is set when the client wants the connection closed after this
+	// exchange: Connection: close, or HTTP/1.0 without a keep-alive token.
+	Close bool
+	// Upgrade is set when Connection names "upgrade" and an Upgrade field
+	// is present, on HTTP/1.1 only (RFC 9110 section 7.8: an upgrade on
+	// HTTP/1.0 is ignored).
+	Upgrade bool
+	// Expect100 is set for Expect: 100-continue (case-insensitive) on
+	// HTTP/1.1.
+	Expect100 bool
 }
 
 // Parse parses head, which must be exactly buf[:end] for the end HeadEnd
@@ -67,13 +72,22 @@ func (r *Request) apply(f *facts) code {
 	case f.hosts == 1 && !validHost(f.host):
 		return errHost
 	}
+	if t := r.Target; len(t) > 0 && t[0] != '/' && t[0] != '*' && !r.IsMethod("CONNECT") {
+		// Absolute-form: RFC 9112 section 3.2.2 has the server use the
+		// target's authority and ignore Host, while a client must send
+		// the two identical. Requiring that leaves one authority for a
+		// router and a backend to agree on.
+		if authority, _ := splitAbsolute(t); f.hosts == 1 && !equalFoldBytes(authority, f.host) {
+			return errHostMismatch
+		}
+	}
 	r.Host = f.host
 	if f.haveLength {
 		r.ContentLength = f.contentLength
 	}
 	r.Chunked = f.chunked
 	r.Close = f.closes()
-	r.Upgrade = f.connUpgrade && f.upgrade
+	r.Upgrade = f.connUpgrade && f.upgrade && r.Minor == 1
 	r.Expect100 = f.expect100 && r.Minor == 1
 	return noError
 }
@@ -165,27 +179,32 @@ func validPathQuery(t []byte) bool {
 // validAbsolute checks an absolute-form target: "http://" or "https://"
 // (any case), an authority, then nothing, a path or a query.
 func validAbsolute(t []byte) bool {
-	var rest []byte
+	authority, rest := splitAbsolute(t)
+	if authority == nil || !validAuthority(authority, false) {
+		return false
+	}
+	if len(rest) > 0 && rest[0] == '?' {
+		return true
+	}
+	return validPathQuery(rest)
+}
+
+// splitAbsolute splits an http or https absolute-form target into its
+// authority and what follows it; authority is nil for any other target.
+func splitAbsolute(t []byte) (authority, rest []byte) {
 	switch {
 	case len(t) > 7 && equalFold(t[:7], "http://"):
 		rest = t[7:]
 	case len(t) > 8 && equalFold(t[:8], "https://"):
 		rest = t[8:]
 	default:
-		return false
+		return nil, nil
 	}
 	end := bytes.IndexAny(rest, "/?")
 	if end < 0 {
 		end = len(rest)
 	}
-	if !validAuthority(rest[:end], false) {
-		return false
-	}
-	rest = rest[end:]
-	if len(rest) > 0 && rest[0] == '?' {
-		return true
-	}
-	return validPathQuery(rest)
+	return rest[:end], rest[end:]
 }
 
 // validAuthority checks host [":" port]: a host of unreserved characters or
