@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -30,6 +31,32 @@ func scrape(t *testing.T, admin string) map[string]*dto.MetricFamily {
 		t.Fatal(err)
 	}
 	return families
+}
+
+// scrapeAfter scrapes until the count of peekroute_requests_total has
+// risen by n since before: an exchange is recorded once its last byte is
+// on its way to the client, a moment after the client may have read it.
+func scrapeAfter(t *testing.T, admin string, before map[string]*dto.MetricFamily, n float64) map[string]*dto.MetricFamily {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		after := scrape(t, admin)
+		if sum(after, "peekroute_requests_total")-sum(before, "peekroute_requests_total") >= n || time.Now().After(deadline) {
+			return after
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// sum adds up every series of the named counter.
+func sum(families map[string]*dto.MetricFamily, name string) float64 {
+	total := 0.0
+	if f := families[name]; f != nil {
+		for _, m := range f.Metric {
+			total += m.GetCounter().GetValue()
+		}
+	}
+	return total
 }
 
 // counter returns the value of the named counter with exactly the given
@@ -81,7 +108,7 @@ func TestMetricsFollowTraffic(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	after := scrape(t, inst.admin)
+	after := scrapeAfter(t, inst.admin, before, 43)
 
 	total := 0.0
 	for name, url := range urls {

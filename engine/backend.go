@@ -18,6 +18,7 @@ type backendConn struct {
 	tcp       *net.TCPConn // nil under TLS: no splice
 	raw       net.Conn     // the TCP connection, under TLS or not
 	in        reader
+	probe     probe // whether the backend closed it while idle
 	idleSince time.Time
 }
 
@@ -112,7 +113,7 @@ func (p *backendPools) get(t *Target) (*backendConn, error) {
 			return p.dial(t)
 		}
 		idle := time.Since(bc.idleSince)
-		if idle > p.s.cfg.IdleConnTimeout || !socketIdle(bc.raw) {
+		if idle > p.s.cfg.IdleConnTimeout || !bc.probe.idle() {
 			bc.close()
 			continue
 		}
@@ -177,7 +178,8 @@ func (p *backendPools) dial(t *Target) (*backendConn, error) {
 		}
 		bc.nc, bc.tcp = tc, nil
 	}
-	bc.in = newReader(bc.nc, &p.s.bufs)
+	bc.in.init(bc.nc, &p.s.bufs)
+	bc.probe.init(bc.raw)
 	return bc, nil
 }
 

@@ -77,14 +77,21 @@ type reader struct {
 	pools *bufPools
 	buf   *buffer
 	r, w  int // buf.b[r:w] is read and not yet consumed
+
+	// The raw read's function and its results, made once per
+	// connection so that a wait allocates nothing.
+	rawRead func(fd uintptr) bool
+	rawN    int
+	rawErr  error
 }
 
-func newReader(nc net.Conn, pools *bufPools) reader {
-	rd := reader{nc: nc, pools: pools}
+// init readies rd to read nc.
+func (rd *reader) init(nc net.Conn, pools *bufPools) {
+	*rd = reader{nc: nc, pools: pools}
 	if tc, ok := nc.(*net.TCPConn); ok {
 		rd.raw, _ = tc.SyscallConn()
+		rd.rawRead = rd.readRaw
 	}
-	return rd
 }
 
 // buffered returns the bytes read and not consumed.
@@ -138,6 +145,27 @@ func (rd *reader) room() error {
 	return nil
 }
 
+// readRaw reads what the socket holds into a buffer taken for it, or
+// reports false, holding nothing, when there is nothing to read yet.
+func (rd *reader) readRaw(fd uintptr) bool {
+	b := rd.pools.small.get()
+	var n int
+	var err error
+	for {
+		n, err = syscall.Read(int(fd), b.b)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err == syscall.EAGAIN {
+		rd.pools.small.put(b)
+		return false // wait until readable
+	}
+	rd.buf, rd.r, rd.w = b, 0, max(n, 0)
+	rd.rawN, rd.rawErr = n, err
+	return true
+}
+
 // fill reads once into the free space, at most limit bytes (limit <= 0: as
 // much as fits).
 func (rd *reader) fill(limit int) (int, error) {
@@ -165,6 +193,7 @@ func (rd *reader) await() error {
 	if len(rd.buffered()) > 0 {
 		return nil
 	}
+	rd.release()
 	if rd.raw == nil {
 		_, err := rd.fill(0)
 		if err != nil {
@@ -172,23 +201,8 @@ func (rd *reader) await() error {
 		}
 		return err
 	}
-	var n int
-	var rerr error
-	err := rd.raw.Read(func(fd uintptr) bool {
-		b := rd.pools.small.get()
-		for {
-			n, rerr = syscall.Read(int(fd), b.b)
-			if rerr != syscall.EINTR {
-				break
-			}
-		}
-		if rerr == syscall.EAGAIN {
-			rd.pools.small.put(b)
-			return false // wait until readable, holding nothing
-		}
-		rd.buf, rd.r, rd.w = b, 0, max(n, 0)
-		return true
-	})
+	err := rd.raw.Read(rd.rawRead)
+	n, rerr := rd.rawN, rd.rawErr
 	switch {
 	case err != nil:
 		rd.drop()

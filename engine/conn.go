@@ -41,11 +41,12 @@ type clientConn struct {
 	continued bool // 100 Continue was sent for this request
 	lr        io.LimitedReader
 	send      sender // streams the rest of a request body
+	linger    bool   // an answer said Connection: close; drain before closing
 }
 
 func (s *Server) newConn(nc net.Conn) *clientConn {
 	c := &clientConn{s: s, nc: nc}
-	c.in = newReader(nc, &s.bufs)
+	c.in.init(nc, &s.bufs)
 	c.tcp, _ = nc.(*net.TCPConn)
 	_, c.tls = nc.(*tls.Conn)
 	if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
@@ -77,8 +78,26 @@ func (c *clientConn) serve() {
 }
 
 func (c *clientConn) close() {
+	if c.linger {
+		c.drainUnread()
+	}
 	c.nc.Close()
 	c.in.drop()
+}
+
+// Lingering close: closing a socket that still has unread input makes the
+// kernel reset the connection, and a client still sending its body may lose
+// the answer it was just sent. After such an answer the write side is shut
+// and what the client still sends is read and dropped, within bounds.
+const (
+	lingerTime  = 500 * time.Millisecond
+	lingerBytes = 256 << 10
+)
+
+func (c *clientConn) drainUnread() {
+	closeWrite(c.nc)
+	c.nc.SetReadDeadline(time.Now().Add(lingerTime))
+	io.CopyN(io.Discard, c.nc, lingerBytes)
 }
 
 // handshake completes a TLS client's handshake within the header timeout.

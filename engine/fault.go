@@ -82,9 +82,7 @@ func (c *clientConn) answer(status int, msg string, close bool) {
 	c.nc.SetWriteDeadline(time.Time{})
 	out.b = b
 	c.s.bufs.putHead(out)
-	if close {
-		closeWrite(c.nc)
-	}
+	c.linger = c.linger || close
 }
 
 func soap11Fault(status int, msg string) string {

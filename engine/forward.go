@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/peekroute/peekroute/h1"
@@ -95,12 +96,14 @@ type sender struct {
 	bc       *backendConn
 	done     chan struct{} // one value when run returns
 	running  bool          // started and not yet waited for
+	sent     atomic.Bool   // the whole body has been written to the backend
 	err      error         // why the body did not arrive whole; nil: it did
 	clientEr bool          // err is the client's doing
 }
 
 func (s *sender) start(bc *backendConn) {
 	s.bc, s.err, s.clientEr, s.running = bc, nil, false, true
+	s.sent.Store(false)
 	go s.run()
 }
 
@@ -109,6 +112,7 @@ func (s *sender) run() {
 	s.err, s.clientEr = err, clientSide
 	switch {
 	case err == nil:
+		s.sent.Store(true)
 		s.bc.setReadDeadline(s.c.s.cfg.ResponseTimeout)
 	case clientSide:
 		// The request can never be whole: stop the backend from
@@ -137,6 +141,29 @@ func (s *sender) wait() {
 	if s.running {
 		<-s.done
 		s.running = false
+	}
+}
+
+// earlyGrace is how long a response head that arrives while the sender is
+// still running waits for it: a backend that read the last byte may answer
+// before the sender has returned from writing it.
+const earlyGrace = 20 * time.Millisecond
+
+// answeredEarly reports whether the backend answered before it had the
+// whole body: the sender is still running and does not finish within the
+// grace period.
+func (s *sender) answeredEarly() bool {
+	if s.finished() || s.sent.Load() {
+		return false
+	}
+	t := time.NewTimer(earlyGrace)
+	defer t.Stop()
+	select {
+	case <-s.done:
+		s.running = false
+		return false
+	case <-t.C:
+		return !s.sent.Load()
 	}
 }
 

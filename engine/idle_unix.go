@@ -7,47 +7,52 @@ import (
 	"syscall"
 )
 
-// socketIdle reports whether conn's socket has nothing to read and has not
-// been closed by its peer: the state of a keep-alive connection that can
-// carry another request. It peeks without blocking and consumes nothing.
-func socketIdle(conn net.Conn) bool {
-	sc, ok := conn.(syscall.Conn)
-	if !ok {
-		return true
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	live := false
-	var b [1]byte
-	err = rc.Read(func(fd uintptr) bool {
-		_, _, rerr := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		// Nothing to read and no end of stream: the connection is idle
-		// as it should be. Data, EOF (n == 0) or an error: not usable.
-		live = rerr == syscall.EAGAIN || rerr == syscall.EWOULDBLOCK
-		return true
-	})
-	return err == nil && live
+// probe peeks at a socket without blocking and consumes nothing. Its
+// function is made once per connection, so a probe allocates nothing.
+type probe struct {
+	rc   syscall.RawConn // nil: the connection cannot be probed
+	fn   func(fd uintptr) bool
+	n    int
+	err  error
+	byte [1]byte
 }
 
-// peerGone reports whether conn's peer has closed or reset it: a read
+func (p *probe) init(conn net.Conn) {
+	if sc, ok := conn.(syscall.Conn); ok {
+		p.rc, _ = sc.SyscallConn()
+	}
+	p.fn = p.peek
+}
+
+func (p *probe) peek(fd uintptr) bool {
+	p.n, _, p.err = syscall.Recvfrom(int(fd), p.byte[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	return true
+}
+
+// idle reports whether the socket has nothing to read and has not been
+// closed by its peer: the state of a keep-alive connection that can carry
+// another request. Data, end of stream or an error: not usable.
+func (p *probe) idle() bool {
+	if p.rc == nil {
+		return true
+	}
+	err := p.rc.Read(p.fn)
+	return err == nil && (p.err == syscall.EAGAIN || p.err == syscall.EWOULDBLOCK)
+}
+
+// gone reports whether the peer has closed or reset the connection: a read
 // would return end of stream or an error rather than wait.
-func peerGone(conn net.Conn) bool {
-	sc, ok := conn.(syscall.Conn)
-	if !ok {
+func (p *probe) gone() bool {
+	if p.rc == nil {
 		return false
 	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return true
-	}
-	gone := false
-	var b [1]byte
-	err = rc.Read(func(fd uintptr) bool {
-		n, _, rerr := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		gone = n == 0 && rerr != syscall.EAGAIN && rerr != syscall.EWOULDBLOCK
-		return true
-	})
-	return err != nil || gone
+	err := p.rc.Read(p.fn)
+	return err != nil || (p.n == 0 && p.err != syscall.EAGAIN && p.err != syscall.EWOULDBLOCK)
+}
+
+// peerGone is probe.gone for a connection probed once.
+func peerGone(conn net.Conn) bool {
+	var p probe
+	p.init(conn)
+	return p.gone()
 }

@@ -31,15 +31,15 @@ func (c *clientConn) relay(bc *backendConn, t *Target, streaming bool) bool {
 		return c.tunnel(bc, head)
 	}
 	kind := c.resp.Body(c.req.Method)
-	early := streaming && !c.send.finished()
+	early := streaming && c.send.answeredEarly()
 	keep := !c.req.Close && kind != h1.CloseBody && !early && !c.s.draining.Load()
-	c.x.Status = c.resp.Status
 	complete, err := c.relayResponse(bc, head, kind, keep)
 	if streaming {
-		if !c.send.finished() {
-			c.send.abort() // an early answer: the rest of the body is not wanted
+		if early || c.send.answeredEarly() {
+			c.send.abort() // the rest of the body is not wanted
 			keep = false
 		}
+		c.send.wait()
 		if c.send.err != nil {
 			keep = false
 			if c.x.Err == nil {
@@ -140,8 +140,9 @@ func (c *clientConn) relayResponse(bc *backendConn, head []byte, kind h1.BodyKin
 		return false, err
 	}
 	if err := c.writeResponseHead(bc, head, inHand, keep); err != nil {
-		return false, err
+		return false, &clientWriteError{err}
 	}
+	c.x.Status = c.resp.Status
 	c.x.BytesOut += int64(inHand)
 	bc.in.r += len(head) + inHand
 	if kind == h1.NoBody {

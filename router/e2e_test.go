@@ -137,7 +137,7 @@ func startRouter(t testing.TB, backends []router.Backend, opts ...routerOpt) (*r
 			PeekLimit: 64 << 10,
 			Logger:    discardLogger(),
 		},
-		engine: engine.Config{MaxIdlePerBackend: 16, Logger: discardLogger()},
+		engine: engine.Config{MaxIdlePerBackend: 16, Logger: testLogger()},
 	}
 	for _, o := range opts {
 		o(&cfg)

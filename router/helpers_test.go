@@ -3,6 +3,7 @@ package router_test
 import (
 	"io"
 	"log/slog"
+	"os"
 	"testing"
 
 	"github.com/peekroute/peekroute/extract"
@@ -43,4 +44,12 @@ func sources(spec string) []extract.Source {
 		panic(err)
 	}
 	return s
+}
+
+// testLogger discards logs unless PEEKROUTE_TEST_LOG is set.
+func testLogger() *slog.Logger {
+	if os.Getenv("PEEKROUTE_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	return discardLogger()
 }
