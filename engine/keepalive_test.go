@@ -36,6 +36,9 @@ func TestKeepAliveReusesOneBackendConnection(t *testing.T) {
 	if got := len(b.requests()); got != n {
 		t.Errorf("backend read %d requests, want %d", got, n)
 	}
+	for range n { // the pool has the connection back before Done
+		p.waitDone(t)
+	}
 	if idle := h.srv.IdleConns("b"); idle != 1 {
 		t.Errorf("IdleConns = %d after the exchanges, want 1", idle)
 	}
@@ -159,6 +162,7 @@ func TestNoBodyResponsesKeepTheConnection(t *testing.T) {
 			if got := c.readExactly(len(want)); got != want {
 				t.Errorf("%s: client got %q, want %q", order[i], got, want)
 			}
+			p.waitDone(t) // the backend connection is back in the pool
 		}
 	})
 	t.Run("pipelined", func(t *testing.T) {
