@@ -360,7 +360,7 @@ func (c *client) expectRefused(method string, status int) response {
 	if r.StatusCode != status {
 		c.t.Errorf("status %d (%q), want %d", r.StatusCode, r.body, status)
 	}
-	if !r.Close || r.Header.Get("Connection") != "close" {
+	if !r.Close { // ReadResponse takes Connection: close out of the header into Close
 		c.t.Errorf("response lacks Connection: close (header %v)", r.Header)
 	}
 	c.expectClosed()
