@@ -1,6 +1,9 @@
 package h1
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // Limits bound what a head may hold.
 type Limits struct {
@@ -108,58 +111,74 @@ const (
 	kHop // hop-by-hop with nothing more to read: Keep-Alive, TE, ...
 )
 
-// classify names the field called name. It looks at the length first, so
-// most fields cost one switch and at most two comparisons.
+// classify names the field called name, a token. It looks at the length
+// first, so most fields cost one switch and at most two comparisons.
 func classify(name []byte) kind {
 	switch len(name) {
 	case 2:
-		if equalFold(name, "te") {
+		if tokenIs(name, "te") {
 			return kHop
 		}
 	case 4:
-		if equalFold(name, "host") {
+		if tokenIs(name, "host") {
 			return kHost
 		}
 	case 6:
-		if equalFold(name, "expect") {
+		if tokenIs(name, "expect") {
 			return kExpect
 		}
 	case 7:
-		if equalFold(name, "upgrade") {
+		if tokenIs(name, "upgrade") {
 			return kUpgrade
 		}
-		if equalFold(name, "trailer") {
+		if tokenIs(name, "trailer") {
 			return kTrailer
 		}
 	case 10:
-		if equalFold(name, "connection") {
+		if tokenIs(name, "connection") {
 			return kConnection
 		}
-		if equalFold(name, "keep-alive") {
+		if tokenIs(name, "keep-alive") {
 			return kHop
 		}
 	case 14:
-		if equalFold(name, "content-length") {
+		if tokenIs(name, "content-length") {
 			return kContentLength
 		}
 	case 16:
-		if equalFold(name, "proxy-connection") {
+		if tokenIs(name, "proxy-connection") {
 			return kHop
 		}
 	case 17:
-		if equalFold(name, "transfer-encoding") {
+		if tokenIs(name, "transfer-encoding") {
 			return kTransferEncoding
 		}
 	case 18:
-		if equalFold(name, "proxy-authenticate") {
+		if tokenIs(name, "proxy-authenticate") {
 			return kHop
 		}
 	case 19:
-		if equalFold(name, "proxy-authorization") {
+		if tokenIs(name, "proxy-authorization") {
 			return kHop
 		}
 	}
 	return kOther
+}
+
+// tokenIs reports whether the token b equals lower, a lower-case name of
+// letters, digits and "-", ASCII case-insensitively. Setting bit 0x20 folds
+// a letter to lower case and leaves digits and "-" alone; the only other
+// bytes it would fold onto them are not token characters.
+func tokenIs(b []byte, lower string) bool {
+	if len(b) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		if b[i]|0x20 != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // facts is what the fields of one head say about its message, gathered by
@@ -190,25 +209,28 @@ func (f *facts) closes() bool {
 // fs and records what it says in f.
 func parseFields(b []byte, fs []Field, max int, f *facts) ([]Field, code) {
 	for {
-		i := bytes.IndexByte(b, '\n')
-		if i < 0 {
-			return fs, errIncomplete
-		}
-		if i == 0 || b[i-1] != '\r' {
+		switch {
+		case len(b) > 0 && b[0] == '\n':
 			return fs, errBareLF
-		}
-		line := b[:i-1]
-		b = b[i+1:]
-		if len(line) == 0 {
-			if len(b) != 0 {
+		case len(b) < 2:
+			return fs, errIncomplete
+		case b[0] == '\r' && b[1] != '\n':
+			return fs, errBareCR
+		case b[0] == '\r':
+			if len(b) != 2 {
 				return fs, errTrailingBytes
 			}
-			break
-		}
-		if len(fs) == max {
+			if f.haveLength && f.chunked {
+				return fs, errLengthAndChunked
+			}
+			if f.connection {
+				markConnectionOptions(fs)
+			}
+			return fs, noError
+		case len(fs) == max:
 			return fs, errTooManyFields
 		}
-		name, value, c := splitField(line)
+		name, value, rest, c := splitField(b)
 		if c != noError {
 			return fs, c
 		}
@@ -217,37 +239,66 @@ func parseFields(b []byte, fs []Field, max int, f *facts) ([]Field, code) {
 			return fs, c
 		}
 		fs = append(fs, Field{Name: name, Value: value, Hop: hop})
+		b = rest
 	}
-	if f.haveLength && f.chunked {
-		return fs, errLengthAndChunked
-	}
-	if f.connection {
-		markConnectionOptions(fs)
-	}
-	return fs, noError
 }
 
-// splitField splits a field line into its name and its value with OWS
-// trimmed, refusing obs-fold, anything but a token before the colon (a
-// space included), and control bytes other than HTAB in the value.
-func splitField(line []byte) (name, value []byte, c code) {
-	if line[0] == ' ' || line[0] == '\t' {
-		return nil, nil, errObsFold
+// splitField splits the field line at the start of b into its name and its
+// value with OWS trimmed, and returns what follows its CRLF. It refuses
+// obs-fold, anything but a token before the colon (a space included),
+// control bytes other than HTAB in the value, and a line that does not end
+// in CRLF.
+func splitField(b []byte) (name, value, rest []byte, c code) {
+	if b[0] == ' ' || b[0] == '\t' {
+		return nil, nil, nil, errObsFold
 	}
 	i := 0
-	for i < len(line) && tchar[line[i]] {
+	for i < len(b) && tchar[b[i]] {
 		i++
 	}
-	if i == 0 || i == len(line) || line[i] != ':' {
-		return nil, nil, errFieldName
+	if i == 0 || i == len(b) || b[i] != ':' {
+		return nil, nil, nil, errFieldName
 	}
-	value = trimOWS(line[i+1:])
-	for _, ch := range value {
-		if !fieldByte[ch] {
-			return nil, nil, errFieldValue
+	start := i + 1
+	end := start + fieldRun(b[start:])
+	switch {
+	case end+1 >= len(b):
+		return nil, nil, nil, errIncomplete
+	case b[end] == '\n':
+		return nil, nil, nil, errBareLF
+	case b[end] != '\r':
+		return nil, nil, nil, errFieldValue
+	case b[end+1] != '\n':
+		return nil, nil, nil, errBareCR
+	}
+	return b[:i], trimOWS(b[start:end]), b[end+2:], noError
+}
+
+// fieldRun returns how many bytes at the start of s a field value may hold
+// (see fieldByte). Eight bytes at a time, it looks for a byte below 0x20 or
+// equal to 0x7f, and only then goes byte by byte, since HTAB is the one
+// byte below 0x20 that a value may hold.
+func fieldRun(s []byte) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for {
+		for ; i+8 <= len(s); i += 8 {
+			w := binary.LittleEndian.Uint64(s[i:])
+			del := w ^ 0x7f*ones
+			if (w-0x20*ones)&^w&highs != 0 || (del-ones)&^del&highs != 0 {
+				break
+			}
+		}
+		stop := min(i+8, len(s))
+		for ; i < stop; i++ {
+			if !fieldByte[s[i]] {
+				return i
+			}
+		}
+		if i == len(s) {
+			return i
 		}
 	}
-	return line[:i], value, noError
 }
 
 // record notes what one field of kind k with the given value says, and
@@ -273,9 +324,18 @@ func (f *facts) record(k kind, value []byte) (hop bool, c code) {
 		return true, f.recordTransferEncoding(value)
 	case kConnection:
 		f.connection = true
-		f.connClose = f.connClose || HasToken(value, "close")
-		f.connKeepAlive = f.connKeepAlive || HasToken(value, "keep-alive")
-		f.connUpgrade = f.connUpgrade || HasToken(value, "upgrade")
+		for v := value; len(v) > 0; {
+			var opt []byte
+			opt, v = nextElement(v)
+			switch {
+			case equalFold(opt, "close"):
+				f.connClose = true
+			case equalFold(opt, "keep-alive"):
+				f.connKeepAlive = true
+			case equalFold(opt, "upgrade"):
+				f.connUpgrade = true
+			}
+		}
 		return true, noError
 	case kUpgrade:
 		f.upgrade = true
