@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/peekroute/peekroute/engine"
 	"github.com/peekroute/peekroute/health"
 	"github.com/peekroute/peekroute/router"
 )
@@ -14,6 +15,7 @@ import (
 type readiness struct {
 	checker  *health.Checker
 	router   *router.Router
+	engine   *engine.Server
 	draining atomic.Bool
 	// discovered, when backends come from DNS, is closed once the first
 	// answer has been applied; target is the name asked for.
@@ -52,7 +54,7 @@ func adminHandler(s *readiness, reg *prometheus.Registry) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metricsHandler(reg))
 	mux.HandleFunc("GET /debug/route", debugRoute(s.router))
-	mux.HandleFunc("GET /debug/ring", debugRing(s.router, s.checker))
+	mux.HandleFunc("GET /debug/ring", debugRing(s.router, s.checker, s.engine.Load))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		plain(w, http.StatusOK, "ok")
 	})

@@ -56,6 +56,9 @@ type settings struct {
 	BackendDialTimeout     time.Duration `env:"BACKEND_DIAL_TIMEOUT"`
 	BackendResponseTimeout time.Duration `env:"BACKEND_RESPONSE_TIMEOUT"`
 	BackendMaxIdleConns    int           `env:"BACKEND_MAX_IDLE_CONNS"`
+	BackendMaxActive       int           `env:"BACKEND_MAX_ACTIVE"`
+	BackendMaxQueue        int           `env:"BACKEND_MAX_QUEUE"`
+	QueueTimeout           time.Duration `env:"QUEUE_TIMEOUT"`
 
 	TLSCertFile   string `env:"TLS_CERT_FILE"`
 	TLSKeyFile    string `env:"TLS_KEY_FILE"`
@@ -98,6 +101,8 @@ func defaultSettings() settings {
 		BackendDialTimeout:     5 * time.Second,
 		BackendResponseTimeout: time.Minute,
 		BackendMaxIdleConns:    256,
+		BackendMaxQueue:        1024,
+		QueueTimeout:           5 * time.Second,
 
 		LogFormat: "json",
 		LogLevel:  "info",
@@ -282,6 +287,12 @@ func (s settings) validateLimits(c *config) error {
 		return badVar("BACKEND_RESPONSE_TIMEOUT", "must be 0 (no limit) or positive, got %v", s.BackendResponseTimeout)
 	case s.BackendMaxIdleConns < 1:
 		return badVar("BACKEND_MAX_IDLE_CONNS", "must be at least 1, got %d", s.BackendMaxIdleConns)
+	case s.BackendMaxActive < 0:
+		return badVar("BACKEND_MAX_ACTIVE", "must be 0 (no limit) or positive, got %d", s.BackendMaxActive)
+	case s.BackendMaxQueue < 0:
+		return badVar("BACKEND_MAX_QUEUE", "must be 0 (no waiting) or positive, got %d", s.BackendMaxQueue)
+	case s.QueueTimeout <= 0:
+		return badVar("QUEUE_TIMEOUT", "must be positive, got %v", s.QueueTimeout)
 	}
 	c.engine = engine.Config{
 		ReadHeaderTimeout: s.ReadHeaderTimeout,
@@ -296,6 +307,9 @@ func (s settings) validateLimits(c *config) error {
 		ResponseTimeout:   s.BackendResponseTimeout,
 		MaxIdlePerBackend: s.BackendMaxIdleConns,
 		IdleConnTimeout:   90 * time.Second,
+		MaxActive:         s.BackendMaxActive,
+		MaxQueue:          s.BackendMaxQueue,
+		QueueTimeout:      s.QueueTimeout,
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -99,29 +100,25 @@ func listen(cfg config) (listeners, error) {
 // that load balancers withdraw it, then stops accepting and lets requests
 // in flight finish within the shutdown timeout.
 func serve(ctx context.Context, cfg config, logger *slog.Logger, ls listeners) error {
-	rt, checker, reg, err := assemble(cfg, logger)
+	p, err := assemble(cfg, logger)
 	if err != nil {
 		ls.close()
 		return err
 	}
+	rt, checker, reg, client := p.router, p.checker, p.reg, p.engine
 	stopChecks := runInBackground(checker.Run)
 	defer stopChecks()
-	state := &readiness{checker: checker, router: rt}
+	state := &readiness{checker: checker, router: rt, engine: client}
 	if cfg.discovery != nil {
-		stopWatch, err := watchDNS(*cfg.discovery, rt, checker, logger, state)
+		stopWatch, err := watchDNS(*cfg.discovery, p, logger, state)
 		if err != nil {
 			ls.close()
+			client.Close()
 			return err
 		}
 		defer stopWatch()
 	}
 
-	cfg.engine.Policy, cfg.engine.Logger = rt, logger
-	client, err := engine.New(cfg.engine)
-	if err != nil {
-		ls.close()
-		return fmt.Errorf("starting the engine: %w", err)
-	}
 	clientLn := ls.client
 	if cfg.tls != nil {
 		clientLn = tls.NewListener(clientLn, cfg.tls)
@@ -147,10 +144,10 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ls listeners) e
 
 // watchDNS keeps the router's backends in step with what DNS answers
 // until stop is called; readiness waits for the first answer.
-func watchDNS(cfg discovery.Config, rt *router.Router, checker *health.Checker, logger *slog.Logger, state *readiness) (stop func(), err error) {
+func watchDNS(cfg discovery.Config, p *parts, logger *slog.Logger, state *readiness) (stop func(), err error) {
 	watcher, err := discovery.New(cfg, discovery.Options{
 		Logger:   logger,
-		OnChange: func(found []discovery.Backend) { applyDiscovered(rt, checker, logger, found) },
+		OnChange: func(found []discovery.Backend) { applyDiscovered(p, logger, found) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting discovery: %w", err)
@@ -201,39 +198,67 @@ func lookupEnv(environ []string, name string) string {
 	return ""
 }
 
-// assemble builds the router, its health checker and the metrics registry
-// they report to, wired to each other.
-func assemble(cfg config, logger *slog.Logger) (*router.Router, *health.Checker, *prometheus.Registry, error) {
-	reg := newRegistry()
-	metrics, err := router.NewMetrics(reg)
+// parts are peekroute's pieces, wired to each other.
+type parts struct {
+	router  *router.Router
+	checker *health.Checker
+	engine  *engine.Server
+	reg     *prometheus.Registry
+	queues  *engine.Metrics
+}
+
+// assemble builds the router, its health checker, the engine that carries
+// requests, and the metrics registry they report to, wired to each other.
+func assemble(cfg config, logger *slog.Logger) (*parts, error) {
+	p := &parts{reg: newRegistry()}
+	metrics, err := router.NewMetrics(p.reg)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("registering metrics: %w", err)
+		return nil, fmt.Errorf("registering metrics: %w", err)
 	}
-	var checker *health.Checker
+	if p.queues, err = engine.NewMetrics(p.reg); err != nil {
+		return nil, fmt.Errorf("registering metrics: %w", err)
+	}
 	cfg.router.Logger = logger
 	cfg.router.Metrics = metrics
-	cfg.router.OnBackendFailure = func(backend string, err error) { checker.ReportFailure(backend, err) }
-	rt, err := router.New(cfg.router)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("starting router: %w", err)
+	cfg.router.OnBackendFailure = func(backend string, err error) { p.checker.ReportFailure(backend, err) }
+	if p.router, err = router.New(cfg.router); err != nil {
+		return nil, fmt.Errorf("starting router: %w", err)
 	}
-	if err := rt.RegisterRingMetrics(reg); err != nil {
-		return nil, nil, nil, fmt.Errorf("registering metrics: %w", err)
+	if err := p.router.RegisterRingMetrics(p.reg); err != nil {
+		return nil, fmt.Errorf("registering metrics: %w", err)
 	}
-	transitions := newTransitionCounter(reg)
-	checker, err = health.New(cfg.health, healthTargets(cfg.router.Backends), health.Options{
+	cfg.engine.Policy, cfg.engine.Logger, cfg.engine.Metrics = p.router, logger, p.queues
+	if p.engine, err = engine.New(cfg.engine); err != nil {
+		return nil, fmt.Errorf("starting the engine: %w", err)
+	}
+	p.reg.MustRegister(p.engine.Collector(p.backendNames))
+	for _, name := range p.backendNames() {
+		p.queues.Track(name)
+	}
+	transitions := newTransitionCounter(p.reg)
+	p.checker, err = health.New(cfg.health, healthTargets(cfg.router.Backends), health.Options{
 		Logger:    logger,
 		Transport: &http.Transport{TLSClientConfig: cfg.engine.BackendTLS, DisableKeepAlives: true},
-		OnChange:  func(healthy []string) { applyHealthy(rt, logger, healthy) },
+		OnChange:  func(healthy []string) { applyHealthy(p, logger, healthy) },
 		OnTransition: func(name string, up bool, _ string) {
 			transitions.WithLabelValues(name, map[bool]string{true: "up", false: "down"}[up]).Inc()
 		},
 	})
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("starting health checks: %w", err)
+		return nil, fmt.Errorf("starting health checks: %w", err)
 	}
-	reg.MustRegister(newHealthCollector(checker))
-	return rt, checker, reg, nil
+	p.reg.MustRegister(newHealthCollector(p.checker))
+	return p, nil
+}
+
+// backendNames names every configured backend.
+func (p *parts) backendNames() []string {
+	backends := p.router.Backends()
+	names := make([]string, len(backends))
+	for i, b := range backends {
+		names[i] = b.Name
+	}
+	return names
 }
 
 // drain keeps client serving for the shutdown delay, then shuts it down.
@@ -298,7 +323,8 @@ func healthTargets(backends []router.Backend) []health.Target {
 // applyDiscovered makes the backends found in DNS the configured set: the
 // router drops removed ones at once, and the checker checks new ones, which
 // join the ring when healthy.
-func applyDiscovered(rt *router.Router, checker *health.Checker, logger *slog.Logger, found []discovery.Backend) {
+func applyDiscovered(p *parts, logger *slog.Logger, found []discovery.Backend) {
+	before := p.backendNames()
 	backends := make([]router.Backend, 0, len(found))
 	for _, d := range found {
 		b, err := router.ParseBackend(fmt.Sprintf("%s;weight=%d", d.URL, d.Weight))
@@ -308,20 +334,38 @@ func applyDiscovered(rt *router.Router, checker *health.Checker, logger *slog.Lo
 		}
 		backends = append(backends, b)
 	}
-	if err := rt.SetBackends(backends); err != nil {
+	if err := p.router.SetBackends(backends); err != nil {
 		logger.Error("applying discovered backends; keeping the previous set", "err", err)
 		return
 	}
-	if err := checker.SetTargets(healthTargets(backends)); err != nil {
+	p.engine.RoutesChanged()
+	p.trackSeries(before)
+	if err := p.checker.SetTargets(healthTargets(backends)); err != nil {
 		logger.Error("checking discovered backends", "err", err)
 	}
 }
 
-// applyHealthy rebuilds the router's ring from the healthy set.
-func applyHealthy(rt *router.Router, logger *slog.Logger, healthy []string) {
-	if err := rt.SetHealthy(healthy); err != nil {
+// trackSeries makes the engine's per-backend series follow the configured
+// backends, which were before.
+func (p *parts) trackSeries(before []string) {
+	now := p.backendNames()
+	for _, name := range before {
+		if !slices.Contains(now, name) {
+			p.queues.Forget(name)
+		}
+	}
+	for _, name := range now {
+		p.queues.Track(name)
+	}
+}
+
+// applyHealthy rebuilds the router's ring from the healthy set, and has
+// the requests waiting in backends' queues follow it.
+func applyHealthy(p *parts, logger *slog.Logger, healthy []string) {
+	if err := p.router.SetHealthy(healthy); err != nil {
 		logger.Error("rebuilding the ring", "err", err)
 		return
 	}
+	p.engine.RoutesChanged()
 	logger.Info("ring rebuilt", "healthy", len(healthy), "backends", healthy)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/peekroute/peekroute/engine"
 	"github.com/peekroute/peekroute/health"
 	"github.com/peekroute/peekroute/router"
 )
@@ -119,11 +120,18 @@ type ringBackend struct {
 	Since      *time.Time `json:"since,omitempty"`
 	LastError  string     `json:"last_error,omitempty"`
 	Partitions int        `json:"partitions"`
+	InFlight   int        `json:"in_flight"`
+	Queued     int        `json:"queued"`
+	MaxActive  int        `json:"max_active,omitempty"`
 }
 
 // debugRing describes every configured backend and the ring in force.
-func debugRing(rt *router.Router, checker *health.Checker) http.HandlerFunc {
+func debugRing(rt *router.Router, checker *health.Checker, load func() []engine.BackendLoad) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		inFlight := make(map[string]engine.BackendLoad)
+		for _, l := range load() {
+			inFlight[l.Name] = l
+		}
 		ring := rt.Ring()
 		cfg := ring.Config()
 		ans := ringAnswer{Partitions: cfg.Partitions, Replication: cfg.Replication, LoadFactor: cfg.Load,
@@ -143,6 +151,8 @@ func debugRing(rt *router.Router, checker *health.Checker) http.HandlerFunc {
 			if i := ring.Index(b.Name); i >= 0 {
 				rb.Partitions = ring.Owned(i)
 			}
+			l := inFlight[b.Name]
+			rb.InFlight, rb.Queued, rb.MaxActive = l.InFlight, l.Queued, l.Limit
 			ans.Backends = append(ans.Backends, rb)
 		}
 		writeJSON(w, http.StatusOK, ans)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/peekroute/peekroute/h1"
@@ -65,13 +66,24 @@ type backendPools struct {
 
 	mu    sync.Mutex
 	pools map[string]*backendPool
+	seq   uint64   // arrivals in queues, for their order
+	index sync.Map // name → *backendPool, for reading room without the lock
 }
 
 // backendPool is one backend's idle connections, the most recently used
 // last. Guarded by backendPools.mu.
 type backendPool struct {
-	idle []*backendConn
-	tls  *tls.Config // for TLS targets, with ServerName set
+	idle   []*backendConn
+	tls    *tls.Config  // for TLS targets, with ServerName set
+	active int          // exchanges holding a slot: in flight
+	limit  int          // the most in flight, as last computed; 0: none
+	queue  []*waiter    // waiting for a slot, in arrival order
+	room   atomic.Int64 // limit - active - len(queue), readable without the lock
+}
+
+// counted updates bp.room after a change of active, limit or queue.
+func (bp *backendPool) counted() {
+	bp.room.Store(int64(bp.limit - bp.active - len(bp.queue)))
 }
 
 func newBackendPools(s *Server) *backendPools {
@@ -98,6 +110,7 @@ func (p *backendPools) pool(t *Target) *backendPool {
 			bp.tls.NextProtos = []string{"http/1.1"}
 		}
 		p.pools[t.Name] = bp
+		p.index.Store(t.Name, bp)
 	}
 	return bp
 }

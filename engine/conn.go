@@ -42,6 +42,11 @@ type clientConn struct {
 	lr        io.LimitedReader
 	send      sender // streams the rest of a request body
 	linger    bool   // an answer said Connection: close; drain before closing
+	wait      waiter // this connection's place in a backend's queue
+	watch     struct {
+		gone, done chan struct{}
+		stopping   atomic.Bool
+	}
 }
 
 func (s *Server) newConn(nc net.Conn) *clientConn {
@@ -56,6 +61,7 @@ func (s *Server) newConn(nc net.Conn) *clientConn {
 	c.x.c = c
 	c.send.c = c
 	c.send.done = make(chan struct{}, 1)
+	c.wait.ready = make(chan struct{}, 1)
 	return c
 }
 

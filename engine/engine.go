@@ -23,6 +23,11 @@ type Policy interface {
 	// Retry offers another backend for x after failed could not be reached
 	// and nothing of x was sent; nil means no retry.
 	Retry(x *Exchange, failed *Target) *Target
+	// Reroute says where x, routed to current and still waiting in its
+	// queue, goes now that routing has changed: current, another target,
+	// or nil when there is none. It must not block: the engine calls it
+	// holding its queues' lock, from any goroutine.
+	Reroute(x *Exchange, current *Target) *Target
 	// BackendFailed hears of a backend's own failure on a real request:
 	// a refused or reset connection, a connection closed before the
 	// response, a response that cannot be parsed. Never of a client's
@@ -40,6 +45,7 @@ type Target struct {
 	TLS        bool   // speak TLS to it, verifying ServerName
 	ServerName string
 	PathPrefix string // prepended to every request's path; "" or "/…" without a trailing slash
+	Weight     int    // scales MaxActive; 0 counts as 1
 }
 
 // StatusError is an answer the engine writes to the client in place of a
@@ -96,6 +102,17 @@ type Config struct {
 	// BackendTLS is the base TLS configuration for TLS targets; nil: the
 	// system roots.
 	BackendTLS *tls.Config
+
+	// MaxActive, when positive, is the most exchanges in flight to a
+	// backend per unit of its weight; more wait in its queue (see
+	// queue.go). MaxQueue bounds each queue (a request over it gets 503
+	// at once) and QueueTimeout the wait in it (then 503).
+	MaxActive    int
+	MaxQueue     int
+	QueueTimeout time.Duration
+
+	// Metrics, when set, records queue waits and refusals.
+	Metrics *Metrics
 }
 
 func (c *Config) setDefaults() {
@@ -126,6 +143,7 @@ type Server struct {
 	policy   Policy
 	bufs     bufPools
 	backends *backendPools
+	metrics  *Metrics      // never nil; records nothing when not configured
 	slots    chan struct{} // one per open client connection; nil: no cap
 
 	mu        sync.Mutex
@@ -157,6 +175,10 @@ func New(cfg Config) (*Server, error) {
 		closed:    make(chan struct{}),
 	}
 	s.backends = newBackendPools(s)
+	s.metrics = cfg.Metrics
+	if s.metrics == nil {
+		s.metrics = &Metrics{}
+	}
 	if cfg.MaxConns > 0 {
 		s.slots = make(chan struct{}, cfg.MaxConns)
 	}

@@ -21,11 +21,18 @@ func (c *clientConn) forward(t *Target) bool {
 		return c.refuse(status, msg, err)
 	}
 	for {
+		t, err = c.acquire(t)
+		if err != nil {
+			return c.notQueued(err)
+		}
 		c.x.Target = t
 		bc, err := c.s.backends.get(t)
 		if err == nil {
-			return c.exchange(bc, t)
+			keep := c.exchange(bc, t)
+			c.s.backends.release(t)
+			return keep
 		}
+		c.s.backends.release(t)
 		backendFault := !isLocal(err)
 		if backendFault {
 			c.s.policy.BackendFailed(t, err)
@@ -40,6 +47,17 @@ func (c *clientConn) forward(t *Target) bool {
 		}
 		return c.backendError(t, err, "backend failed")
 	}
+}
+
+// notQueued answers a request that got no slot on its backend.
+func (c *clientConn) notQueued(err error) bool {
+	if errors.Is(err, errClientGone) {
+		c.x.Err = err
+		c.s.log.Debug("client went away while its request was queued", "remote", c.remote.String())
+		return false
+	}
+	status, msg := clientErrorStatus(err)
+	return c.refuse(status, msg, err)
 }
 
 // exchange sends the request on bc and relays the response.

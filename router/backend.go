@@ -28,8 +28,9 @@ type Backend struct {
 // Target returns the backend as the engine dials it.
 func (b *Backend) Target() *engine.Target { return b.target }
 
-func newTarget(u *url.URL) *engine.Target {
+func newTarget(u *url.URL, weight int) *engine.Target {
 	return &engine.Target{
+		Weight:     weight,
 		Name:       u.String(),
 		Addr:       u.Host,
 		TLS:        u.Scheme == "https",
@@ -50,7 +51,7 @@ func ParseBackend(entry string) (Backend, error) {
 	if err != nil {
 		return Backend{}, fmt.Errorf("backend %q: %w", entry, err)
 	}
-	return Backend{Name: u.String(), URL: u, Weight: weight, target: newTarget(u)}, nil
+	return Backend{Name: u.String(), URL: u, Weight: weight, target: newTarget(u, weight)}, nil
 }
 
 func parseWeight(params string) (int, error) {

@@ -152,23 +152,76 @@ func (rt *Router) Route(x *engine.Exchange) (*engine.Target, error) {
 			return nil, rt.noKey
 		}
 		st.partition = rand.IntN(t.ring.Config().Partitions)
+		if b := roomiest(x, t); b != nil {
+			st.backend = b
+			return b.target, nil
+		}
 	}
 	st.backend = t.members[t.ring.Owner(st.partition)]
 	return st.backend.target, nil
 }
 
+// roomiest returns the healthy backend with the most free room when
+// backends have a concurrency limit, for a keyless request: it has no
+// conversation to keep, so it need not wait for a busy owner. Ties go to
+// the first found from a random start. Nil when backends have no limit.
+func roomiest(x *engine.Exchange, t *table) *Backend {
+	n := len(t.members)
+	start := rand.IntN(n)
+	var best *Backend
+	bestRoom := 0
+	for i := range n {
+		b := t.members[(start+i)%n]
+		room, limited := x.Room(b.target)
+		if !limited {
+			return nil
+		}
+		if best == nil || room > bestRoom {
+			best, bestRoom = b, room
+		}
+	}
+	return best
+}
+
+// Reroute implements engine.Policy for a request waiting in current's
+// queue after the ring changed: a keyed request follows its key to the
+// key's owner now — the same answer every replica gives — and a keyless
+// one stays while current is in the ring, else takes the roomiest.
+func (rt *Router) Reroute(x *engine.Exchange, current *engine.Target) *engine.Target {
+	st := x.State.(*routeState)
+	t := rt.table.Load()
+	if t.ring.Len() == 0 {
+		return nil
+	}
+	if st.lookup != lookupFound {
+		if t.ring.Index(current.Name) >= 0 {
+			return current
+		}
+		if b := roomiest(x, t); b != nil {
+			st.backend = b
+			return b.target
+		}
+	}
+	st.backend = t.members[t.ring.Owner(st.partition)]
+	return st.backend.target
+}
+
 // Retry implements engine.Policy: the key's next owner is the owner it
 // will have once the failed backend leaves the ring — the same answer
-// every replica gives.
+// every replica gives. When it has left already, that is its owner now.
 func (rt *Router) Retry(x *engine.Exchange, failed *engine.Target) *engine.Target {
 	st := x.State.(*routeState)
 	t := rt.table.Load()
-	i := t.ring.Index(failed.Name)
-	if i < 0 || t.ring.Len() < 2 {
+	var b *Backend
+	switch i := t.ring.Index(failed.Name); {
+	case t.ring.Len() == 0 || (i >= 0 && t.ring.Len() < 2):
 		return nil
+	case i < 0:
+		b = t.members[t.ring.Owner(st.partition)]
+	default:
+		next := t.ring.Without(i)
+		b = t.byName[next.Member(next.Owner(st.partition)).Name]
 	}
-	next := t.ring.Without(i)
-	b := t.byName[next.Member(next.Owner(st.partition)).Name]
 	if rt.cfg.Metrics != nil {
 		rt.cfg.Metrics.retries.WithLabelValues(failed.Name).Inc()
 	}
