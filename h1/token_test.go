@@ -199,3 +199,30 @@ func FuzzCookieValue(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, header, name string) { checkCookieValue(t, header, name) })
 }
+
+// fieldRun, eight bytes at a time, stops where a byte-by-byte scan stops:
+// every byte value at every position, after bytes of each class.
+func TestFieldRun(t *testing.T) {
+	naive := func(s []byte) int {
+		for i, c := range s {
+			if !fieldByte[c] {
+				return i
+			}
+		}
+		return len(s)
+	}
+	s := make([]byte, 19)
+	for _, before := range []byte{0, '\t', 0x1f, ' ', 'a', '~', 0x7f, 0x80, 0xff} {
+		for c := range 256 {
+			for pos := 1; pos < len(s); pos++ {
+				for i := range s {
+					s[i] = 'a'
+				}
+				s[pos-1], s[pos] = before, byte(c)
+				if got, want := fieldRun(s), naive(s); got != want {
+					t.Fatalf("fieldRun(%q) = %d, want %d", s, got, want)
+				}
+			}
+		}
+	}
+}
