@@ -77,29 +77,36 @@ func readRequest(br *bufio.Reader) (int, error) {
 // per request here.
 func BenchmarkRouted(b *testing.B) {
 	for _, size := range []int{1 << 10, 64 << 10} {
-		b.Run(fmt.Sprintf("%dKiB", size>>10), func(b *testing.B) {
-			backends := []router.Backend{rawBackend(b), rawBackend(b), rawBackend(b)}
-			_, url := startRouter(b, backends)
-			conn, err := net.Dial("tcp", url[len("http://"):])
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer conn.Close()
-			body := envelope("ussd-1001", 64, size)
-			req := fmt.Appendf(nil, "POST /ussd HTTP/1.1\r\nHost: soap\r\nContent-Type: text/xml; charset=utf-8\r\n"+
-				"SOAPAction: \"ussd\"\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
-			br := bufio.NewReaderSize(conn, 4<<10)
-			b.SetBytes(int64(len(req)))
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := conn.Write(req); err != nil {
-					b.Fatal(err)
-				}
-				if err := readResponse(br); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+		b.Run(fmt.Sprintf("%dKiB", size>>10), func(b *testing.B) { benchmarkRouted(b, size) })
+	}
+	// The limiter's cost when it does not bind: every exchange takes and
+	// gives back a slot.
+	b.Run("1KiB-limited", func(b *testing.B) {
+		benchmarkRouted(b, 1<<10, func(c *testConfig) { c.engine.MaxActive, c.engine.MaxQueue = 1000, 1024 })
+	})
+}
+
+func benchmarkRouted(b *testing.B, size int, opts ...routerOpt) {
+	backends := []router.Backend{rawBackend(b), rawBackend(b), rawBackend(b)}
+	_, url := startRouter(b, backends, opts...)
+	conn, err := net.Dial("tcp", url[len("http://"):])
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	body := envelope("ussd-1001", 64, size)
+	req := fmt.Appendf(nil, "POST /ussd HTTP/1.1\r\nHost: soap\r\nContent-Type: text/xml; charset=utf-8\r\n"+
+		"SOAPAction: \"ussd\"\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	br := bufio.NewReaderSize(conn, 4<<10)
+	b.SetBytes(int64(len(req)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := conn.Write(req); err != nil {
+			b.Fatal(err)
+		}
+		if err := readResponse(br); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
