@@ -284,6 +284,13 @@ func (s *Server) remove(c *clientConn) {
 	s.idleConns.Done()
 }
 
+// OpenConns returns how many client connections are open.
+func (s *Server) OpenConns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
 // Shutdown stops accepting, closes idle client connections at once and
 // the others as soon as their exchange in flight ends, and waits for that
 // until ctx ends; then it closes what is left and returns ctx's error.

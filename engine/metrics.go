@@ -76,12 +76,13 @@ type loadCollector struct {
 	names    func() []string
 	inFlight *prometheus.Desc
 	queued   *prometheus.Desc
+	conns    *prometheus.Desc
 }
 
 // Collector returns a collector of every backend's exchanges in flight
 // (peekroute_backend_in_flight) and waiting (peekroute_backend_queued),
-// read at scrape time: those named by names at zero when idle, and any
-// other the engine holds.
+// read at scrape time for the backends names returns, and of the open
+// client connections (peekroute_client_connections).
 func (s *Server) Collector(names func() []string) prometheus.Collector {
 	return &loadCollector{
 		s:     s,
@@ -90,15 +91,19 @@ func (s *Server) Collector(names func() []string) prometheus.Collector {
 			"Requests in flight to a backend: sent, or about to be, and not yet answered whole.", []string{"backend"}, nil),
 		queued: prometheus.NewDesc("peekroute_backend_queued",
 			"Requests waiting in a backend's queue for a slot.", []string{"backend"}, nil),
+		conns: prometheus.NewDesc("peekroute_client_connections",
+			"Open client connections (at most PEEKROUTE_MAX_CONNS).", nil, nil),
 	}
 }
 
 func (c *loadCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.inFlight
 	ch <- c.queued
+	ch <- c.conns
 }
 
 func (c *loadCollector) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(c.conns, prometheus.GaugeValue, float64(c.s.OpenConns()))
 	load := make(map[string]BackendLoad)
 	for _, l := range c.s.Load() {
 		load[l.Name] = l
