@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"strings"
 	"testing"
 
 	"golang.org/x/net/http/httpguts"
@@ -223,6 +224,31 @@ func TestFieldRun(t *testing.T) {
 					t.Fatalf("fieldRun(%q) = %d, want %d", s, got, want)
 				}
 			}
+		}
+	}
+}
+
+// tokenIs folds case by setting bit 0x20, which is exact on token bytes.
+func TestTokenIsFolding(t *testing.T) {
+	for c := range 256 {
+		if !IsToken(byte(c)) {
+			continue
+		}
+		for _, l := range []byte("abcdefghijklmnopqrstuvwxyz0123456789-") {
+			if (byte(c)|0x20 == l) != (lower(byte(c)) == l) {
+				t.Errorf("token byte %q folds onto %q", byte(c), l)
+			}
+		}
+	}
+	for _, name := range []string{"te", "host", "expect", "upgrade", "trailer", "connection", "keep-alive",
+		"content-length", "proxy-connection", "transfer-encoding", "proxy-authenticate", "proxy-authorization"} {
+		if classify([]byte(name)) == kOther || classify([]byte(strings.ToUpper(name))) == kOther {
+			t.Errorf("classify(%q) = kOther", name)
+		}
+	}
+	for _, name := range []string{"hosts", "hos", "x-host", "content_length", "te-", "connectio"} {
+		if classify([]byte(name)) != kOther {
+			t.Errorf("classify(%q) = %d", name, classify([]byte(name)))
 		}
 	}
 }
