@@ -148,6 +148,11 @@ func (p *testPolicy) Retry(x *engine.Exchange, failed *engine.Target) *engine.Ta
 	return p.retryTo
 }
 
+// Reroute keeps a queued exchange where it was routed.
+func (p *testPolicy) Reroute(x *engine.Exchange, current *engine.Target) *engine.Target {
+	return current
+}
+
 func (p *testPolicy) BackendFailed(t *engine.Target, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
