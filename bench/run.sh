@@ -11,6 +11,18 @@
 #                           prints a one-row table and exits non-zero if any
 #                           request failed or a key was not sticky. Same as
 #                           SMOKE=1 bench/run.sh. Needs Go and wrk, not haproxy.
+#   bench/run.sh --memory   peekroute's memory per connection (under a minute):
+#                           three backends and two peekroutes (PEEKROUTE_MAX_CONNS
+#                           20000), then bench/memory reads peekroute's RSS at
+#                           rest, with 10,000 idle keep-alive connections (one
+#                           small SOAP request each), and, on the second
+#                           peekroute, at its peak during 256 concurrent 8 MiB
+#                           uploads (see bench/memory); prints a Markdown table and
+#                           exits non-zero if a connection or upload failed. Same
+#                           as MEMORY=1 bench/run.sh. Needs Go only, and a
+#                           descriptor limit (ulimit -n) of MEM_IDLE + 2048: it
+#                           raises the soft limit to the hard one, and the hard
+#                           limit too if it may (root with CAP_SYS_RESOURCE).
 #
 # Missing tools are installed from Debian (apt-get; sudo when not root): wrk,
 # and haproxy for the full run. Go must be on PATH or in /usr/local/go/bin.
@@ -69,6 +81,8 @@
 #   PEEK_LIMIT [65536]        PEEKROUTE_PEEK_LIMIT
 #   PIN [1], LOAD_CPUS, PROXY_CPUS   taskset CPU lists (see Pinning)
 #   WRK_TIMEOUT [5s]          wrk's per-request timeout
+#   MEM_IDLE [10000], MEM_UPLOADS [256], MEM_UPLOAD_SIZE [8388608]   --memory:
+#                             idle connections, concurrent uploads, bytes each
 #   KEEP_WORK [0]             1: keep the work directory (binaries, logs)
 #   NICE [0]                  nice level of every process the bench starts; on
 #                             a machine that runs other work, e.g. NICE=-10 (as
@@ -89,9 +103,11 @@ die() {
 say() { echo "bench: $*" >&2; }
 
 SMOKE=${SMOKE:-0}
+MEMORY=${MEMORY:-0}
 for arg in "$@"; do
 	case $arg in
 	--smoke) SMOKE=1 ;;
+	--memory) MEMORY=1 ;;
 	-h | --help)
 		sed -n '3,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"
 		exit 0
@@ -100,6 +116,13 @@ for arg in "$@"; do
 	esac
 done
 
+[ "$SMOKE" = 1 ] && [ "$MEMORY" = 1 ] && die "--smoke and --memory are separate runs"
+if [ "$MEMORY" = 1 ]; then
+	PEERS=peekroute
+	MEM_IDLE=${MEM_IDLE:-10000}
+	MEM_UPLOADS=${MEM_UPLOADS:-256}
+	MEM_UPLOAD_SIZE=${MEM_UPLOAD_SIZE:-8388608}
+fi
 if [ "$SMOKE" = 1 ]; then
 	DURATION=${DURATION:-2s}
 	PEERS=${PEERS:-peekroute}
@@ -149,7 +172,8 @@ if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
 	PATH=/usr/local/go/bin:$PATH
 fi
 command -v go >/dev/null 2>&1 || die "go not found (PATH or /usr/local/go/bin)"
-needed=(wrk)
+needed=()
+[ "$MEMORY" = 1 ] || needed+=(wrk)
 for peer in $PEERS; do
 	case $peer in
 	haproxy | seed | stick) needed+=(haproxy) ;;
@@ -158,6 +182,20 @@ for peer in $PEERS; do
 	esac
 done
 install_missing "${needed[@]}"
+
+# --memory holds tens of thousands of connections, each a descriptor in
+# bench/memory and in peekroute, which also holds connections to the backends
+# (its idle pool, and one per request in flight); both inherit this limit (Go
+# raises the soft limit to the hard one).
+if [ "$MEMORY" = 1 ]; then
+	fds=$((MEM_IDLE + 2048))
+	hard=$(ulimit -Hn)
+	if [ "$hard" != unlimited ] && [ "$hard" -lt "$fds" ]; then
+		ulimit -Hn "$fds" 2>/dev/null ||
+			die "--memory: $MEM_IDLE connections need $fds descriptors in bench/memory and in peekroute; the hard limit (ulimit -Hn) is $hard, and raising it takes root with CAP_SYS_RESOURCE"
+	fi
+	ulimit -Sn "$(ulimit -Hn)"
+fi
 
 # --- processes ----------------------------------------------------------------
 
@@ -263,6 +301,7 @@ has_line() { [ -s "$1" ]; }
 
 # peekroute only when it is a peer, so that the HAProxy rows need no build of it.
 built="bench/backend and bench/stickiness"
+[ "$MEMORY" = 1 ] && built="bench/backend and bench/memory"
 [[ " $PEERS " == *" peekroute "* ]] && built="peekroute, $built"
 say "building $built"
 (
@@ -271,7 +310,11 @@ say "building $built"
 		go build -o "$WORK/peekroute" .
 	fi
 	go build -o "$WORK/backend" ./bench/backend
-	go build -o "$WORK/stickiness" ./bench/stickiness
+	if [ "$MEMORY" = 1 ]; then
+		go build -o "$WORK/memory" ./bench/memory
+	else
+		go build -o "$WORK/stickiness" ./bench/stickiness
+	fi
 )
 
 # --- backends -----------------------------------------------------------------
@@ -338,6 +381,9 @@ haproxy_config() {
 	done
 }
 
+# PEEKROUTE_ENV holds more NAME=VALUE settings for peekroute.
+PEEKROUTE_ENV=()
+
 # start_proxy PEER NAME starts a fresh proxy and sets PROXY_PID (empty for
 # direct) and PROXY_URL.
 start_proxy() {
@@ -365,6 +411,7 @@ start_proxy() {
 			PEEKROUTE_PEEK_LIMIT="$PEEK_LIMIT" \
 			PEEKROUTE_SHUTDOWN_DELAY=0s \
 			PEEKROUTE_SHUTDOWN_TIMEOUT=2s \
+			"${PEEKROUTE_ENV[@]}" \
 			"$WORK/peekroute"
 		PROXY_PID=$STARTED
 		wait_for "$name" 10 grep -q '"msg":"peekroute listening"' "$WORK/$name.err"
@@ -399,6 +446,52 @@ cpu_ticks() {
 }
 peak_rss_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 CLK_TCK=$(getconf CLK_TCK)
+
+# --- memory -------------------------------------------------------------------
+
+# --memory: bench/memory drives one peekroute with the idle connections and
+# a second, fresh one with the uploads (the first keeps the memory of the
+# closed connections for a while), and prints the table.
+if [ "$MEMORY" = 1 ]; then
+	PEEKROUTE_ENV=(PEEKROUTE_MAX_CONNS=20000)
+	mem_args=()
+	mem_proxies=()
+	for role in idle upload; do
+		start_proxy peekroute "peekroute-$role"
+		mem_proxies+=("$PROXY_PID")
+		addr=${PROXY_URL#http://}
+		admin=$(sed -n 's/.*"msg":"peekroute listening".*"admin":"\([^"]*\)".*/\1/p' "$WORK/peekroute-$role.err" | head -n 1)
+		if [ "$role" = idle ]; then
+			mem_args+=(-addr "${addr%/}" -pid "$PROXY_PID" -admin "$admin")
+		else
+			mem_args+=(-upload-addr "${addr%/}" -upload-pid "$PROXY_PID" -upload-admin "$admin")
+		fi
+	done
+	say "peekroute: $MEM_IDLE idle connections, then $MEM_UPLOADS uploads of $MEM_UPLOAD_SIZE bytes to a second one"
+	# In the background, so that INT and TERM end the run at once (a trap
+	# waits for a command in the foreground) and cleanup stops it too.
+	start memory "$LOAD_CPUS" "$WORK/memory" "${mem_args[@]}" -idle "$MEM_IDLE" -uploads "$MEM_UPLOADS" \
+		-upload-size "$MEM_UPLOAD_SIZE" -timeout 90s
+	status=0
+	wait "$STARTED" || status=$?
+	cat "$WORK/memory.err" >&2
+	for pid in "${mem_proxies[@]}"; do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			say "a peekroute exited during the run; the logs:"
+			tail -n 20 "$WORK"/peekroute-*.err >&2 || true
+			status=1
+		fi
+	done
+	pinning="unpinned"
+	[ -n "$PROXY_CPUS" ] && pinning="peekroute on CPU $PROXY_CPUS; bench/memory and backends on CPU $LOAD_CPUS"
+	[ "$NICE" != 0 ] && pinning+="; nice $NICE"
+	echo
+	echo "peekroute, PEEKROUTE_KEY=xml:sessionId, PEEKROUTE_MAX_CONNS=20000; $pinning; $(nproc) CPUs; ulimit -n $(ulimit -n)"
+	echo
+	cat "$WORK/memory.out"
+	[ "$status" = 0 ] || say "memory run failed (exit status $status)"
+	exit "$status"
+fi
 
 # --- measuring ----------------------------------------------------------------
 
