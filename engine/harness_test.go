@@ -318,7 +318,7 @@ func (c *client) read(method string) response {
 func (c *client) tryRead(method string) (response, error) {
 	resp, err := http.ReadResponse(c.br, &http.Request{Method: method})
 	if err != nil {
-		return response{}, err
+		return response{Response: &http.Response{}}, err // no status: fields read as zero
 	}
 	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
