@@ -180,3 +180,48 @@ func TestNoBodyResponsesKeepTheConnection(t *testing.T) {
 		t.Errorf("backend accepted %d connections, want 1: bodiless responses leave it reusable", got)
 	}
 }
+
+// Bytes a backend sends past the end of its response — a body on a HEAD
+// answer or a 204, more than its Content-Length — are not passed on as
+// part of the next response, and the connection they came on is dropped.
+func TestStrayBackendBytesAreNotRelayed(t *testing.T) {
+	const next = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext"
+	tests := []struct {
+		name, request, answer, want string
+	}{
+		{"body on a HEAD answer", "HEAD /stray HTTP/1.1\r\nHost: x\r\n\r\n",
+			"HTTP/1.1 200 OK\r\nContent-Length: 23\r\n\r\n" + next,
+			"HTTP/1.1 200 OK\r\nContent-Length: 23\r\n\r\n"},
+		{"body on a 204", "GET /stray HTTP/1.1\r\nHost: x\r\n\r\n",
+			"HTTP/1.1 204 No Content\r\n\r\n" + next,
+			"HTTP/1.1 204 No Content\r\n\r\n"},
+		{"more than Content-Length", "GET /stray HTTP/1.1\r\nHost: x\r\n\r\n",
+			"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" + next,
+			"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := startBackend(t, serveRequests(func(rc *rawConn, r *rawRequest) bool {
+				if r.target() == "/stray" {
+					return rc.write(tt.answer)
+				}
+				return rc.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh")
+			}))
+			p := newPolicy(b.target("b"))
+			h := startEngine(t, engine.Config{Policy: p})
+			c := h.dial()
+			c.send(tt.request)
+			if got := c.readExactly(len(tt.want)); got != tt.want {
+				t.Errorf("client got %q, want %q", got, tt.want)
+			}
+			p.waitDone(t)
+			c.send("GET /fresh HTTP/1.1\r\nHost: x\r\n\r\n")
+			if r := c.read("GET"); r.StatusCode != 200 || r.body != "fresh" {
+				t.Errorf("next request got %d %q, want the backend's answer to it", r.StatusCode, r.body)
+			}
+			if n := b.acceptedConns(); n != 2 {
+				t.Errorf("backend accepted %d connections, want 2: the one with stray bytes is dropped", n)
+			}
+		})
+	}
+}
