@@ -17,11 +17,10 @@ package extract
 // then Scan (through Peek or PeekDecoded). After NewChain it allocates
 // nothing, save what a regex match costs.
 type Chain struct {
+	scanState
 	sources  []Source
 	scanners []Scanner // nil where the source is not from the body
 	state    []uint8   // per source, for the current stream
-	res      Result
-	key      []byte
 	winner   int
 }
 
@@ -58,7 +57,7 @@ func NewChain(sources []Source) (*Chain, error) {
 // Reset readies the chain for a new stream, with every body source taking
 // part.
 func (c *Chain) Reset() {
-	c.res, c.key, c.winner = NeedMore, nil, -1
+	c.scanState, c.winner = scanState{}, -1
 	for i, s := range c.scanners {
 		c.state[i] = cOff
 		if s != nil {
@@ -106,9 +105,13 @@ func (c *Chain) Winner() int { return c.winner }
 // turn comes, resuming where it stood, so every byte is still read once
 // per source and no work is spent on sources that cannot win.
 func (c *Chain) Scan(window []byte, final bool) ([]byte, Result) {
-	if c.res != NeedMore {
-		return c.key, c.res
+	if c.resume(window) {
+		c.step(window, final)
 	}
+	return c.answer(final)
+}
+
+func (c *Chain) step(window []byte, final bool) {
 	for i, st := range c.state {
 		if st != cLooking {
 			continue
@@ -116,15 +119,15 @@ func (c *Chain) Scan(window []byte, final bool) ([]byte, Result) {
 		key, res := c.scanners[i].Scan(window, final)
 		switch {
 		case res == NeedMore && !final:
-			return nil, NeedMore
+			return
 		case res == Found && len(key) > 0:
-			c.key, c.res, c.winner = key, Found, i
-			return key, Found
+			c.found(key)
+			c.winner = i
+			return
 		}
 		c.state[i] = cNone
 	}
-	c.res = NotFound
-	return nil, NotFound
+	c.fail()
 }
 
 // cutShort passes the news on to the sources that care.

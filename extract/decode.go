@@ -14,8 +14,13 @@ import (
 // cannot decode.
 var ErrUnsupportedEncoding = errors.New("unsupported content encoding")
 
-// errRawFull is what the decompressor reads once raw is full.
-var errRawFull = errors.New("extract: raw peek limit reached")
+var (
+	// errRawFull is what the decompressor reads once raw is full.
+	errRawFull = errors.New("extract: raw peek limit reached")
+	// errNoHeader stops the decoded peek of a stream whose header does
+	// not decode.
+	errNoHeader = errors.New("extract: no compressed stream header")
+)
 
 // PeekDecoded is Peek for a body compressed with a content coding: s sees
 // the decoded stream. The bytes read from r are recorded in raw[:nRaw],
@@ -46,38 +51,14 @@ func PeekDecoded(r io.Reader, raw, decoded []byte, encoding string, s Scanner) (
 	}
 	in := inflaters.Get().(*inflater)
 	defer in.release()
-	in.src = rawReader{r: r, buf: raw}
+	in.src = rawReader{peekBuf: peekBuf{r: r, buf: raw}}
 	dec, ok := in.open(deflate)
-	key, res = feed(dec, ok, decoded, s)
-	return in.src.n, key, res, in.src.eof, in.src.err
-}
-
-// feed runs s over what dec decodes into decoded; dec is nil when the
-// stream's header did not decode.
-func feed(dec io.Reader, ok bool, decoded []byte, s Scanner) ([]byte, Result) {
-	n, ended, whole, empty := 0, !ok, false, 0
-	for {
-		final := ended || n == len(decoded)
-		if final && !whole {
-			tellCut(s)
-		}
-		key, res := s.Scan(decoded[:n], final)
-		if res != NeedMore {
-			return key, res
-		}
-		if final {
-			return nil, NotFound
-		}
-		m, err := dec.Read(decoded[n:])
-		n += m
-		if err != nil {
-			ended, whole = true, err == io.EOF
-		} else if m > 0 {
-			empty = 0
-		} else if empty++; empty == maxEmptyReads {
-			ended = true
-		}
+	out := peekBuf{r: dec, buf: decoded}
+	if !ok {
+		out.err = errNoHeader // s sees the empty window, cut short
 	}
+	key, res = out.scan(s)
+	return in.src.n, key, res, in.src.eof, in.src.err
 }
 
 // inflater holds decompressors for reuse: their windows and tables are
@@ -124,40 +105,21 @@ func (in *inflater) release() {
 }
 
 // rawReader reads the compressed stream from r into buf, recording every
-// byte read, and hands the bytes on to a decompressor. It reads from r in
-// whatever chunks r gives, but never past len(buf). As an io.ByteReader it
-// keeps the decompressors from adding a buffer of their own, which would
+// byte read, and hands the bytes on to a decompressor. As an io.ByteReader
+// it keeps the decompressors from adding a buffer of their own, which would
 // read further ahead.
 type rawReader struct {
-	r     io.Reader
-	buf   []byte
-	n     int   // bytes of buf read from r
-	off   int   // bytes of buf handed on
-	eof   bool  // r is exhausted
-	err   error // r failed
-	empty int
+	peekBuf
+	off int // bytes of buf handed on
 }
 
 // more reads from r into buf and reports whether there is a byte to hand on.
 func (rr *rawReader) more() bool {
 	for rr.off == rr.n {
-		if rr.n == len(rr.buf) || rr.eof || rr.err != nil {
+		if rr.done() {
 			return false
 		}
-		m, err := rr.r.Read(rr.buf[rr.n:])
-		rr.n += m
-		switch {
-		case errors.Is(err, io.EOF):
-			rr.eof = true
-		case err != nil:
-			rr.err = err
-		case m > 0:
-			rr.empty = 0
-		default:
-			if rr.empty++; rr.empty == maxEmptyReads {
-				rr.err = io.ErrNoProgress
-			}
-		}
+		rr.fill()
 	}
 	return true
 }

@@ -13,34 +13,30 @@ import (
 	"testing/iotest"
 )
 
-func gzipped(t testing.TB, b []byte) []byte {
+// compress returns b written through the compressor that wrap makes.
+func compress(t testing.TB, b []byte, wrap func(io.Writer) io.WriteCloser) []byte {
 	var out bytes.Buffer
-	w := gzip.NewWriter(&out)
+	w := wrap(&out)
 	w.Write(b)
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
 	return out.Bytes()
+}
+
+func gzipped(t testing.TB, b []byte) []byte {
+	return compress(t, b, func(w io.Writer) io.WriteCloser { return gzip.NewWriter(w) })
 }
 
 func zlibbed(t testing.TB, b []byte) []byte {
-	var out bytes.Buffer
-	w := zlib.NewWriter(&out)
-	w.Write(b)
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
+	return compress(t, b, func(w io.Writer) io.WriteCloser { return zlib.NewWriter(w) })
 }
 
 func deflated(t testing.TB, b []byte) []byte {
-	var out bytes.Buffer
-	w, _ := flate.NewWriter(&out, flate.BestCompression)
-	w.Write(b)
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
+	return compress(t, b, func(w io.Writer) io.WriteCloser {
+		fw, _ := flate.NewWriter(w, flate.BestCompression)
+		return fw
+	})
 }
 
 // peekDecoded runs PeekDecoded over body through wrap and checks that it
@@ -75,7 +71,7 @@ func TestPeekDecoded(t *testing.T) {
 		{"identity", doc},
 	} {
 		for _, r := range readers {
-			n, got, eof, err := peekDecoded(t, c.body, len(c.body)+10, len(doc)+10, c.enc, NewXML("sessionId"), r.wrap)
+			n, got, eof, err := peekDecoded(t, c.body, len(c.body)+10, len(doc)+10, c.enc, newXML("sessionId"), r.wrap)
 			if got != found("s-42") || err != nil {
 				t.Errorf("%q via %s reader: got %v, err %v", c.enc, r.name, got, err)
 			}
@@ -91,7 +87,7 @@ func TestPeekDecodedLimits(t *testing.T) {
 	// past them.
 	doc := append(bytes.Repeat([]byte{' '}, 8<<20), "<id>k</id>"...)
 	body := gzipped(t, doc)
-	s := NewXML("id")
+	s := newXML("id")
 	n, got, _, err := peekDecoded(t, body, len(body), 64<<10, "gzip", s, iotest.HalfReader)
 	if got != notFound || err != nil || n >= len(body) {
 		t.Errorf("bomb: got %v, err %v, read %d of %d", got, err, n, len(body))
@@ -104,7 +100,7 @@ func TestPeekDecodedLimits(t *testing.T) {
 }
 
 func TestPeekDecodedFaults(t *testing.T) {
-	s := NewXML("id")
+	s := newXML("id")
 	var filler strings.Builder
 	for i := range 2000 {
 		filler.WriteString(strconv.Itoa(i * i))
@@ -169,7 +165,7 @@ func TestPeekDecodedAllocs(t *testing.T) {
 		t.Skip("the race detector's sync.Pool drops items")
 	}
 	doc := soapEnvelope(4<<10, true)
-	s := NewXML("sessionId")
+	s := newXML("sessionId")
 	raw, dec := make([]byte, 64<<10), make([]byte, 64<<10)
 	for _, c := range []struct {
 		enc  string

@@ -14,13 +14,10 @@ import "bytes"
 // The last field ends where the stream ends, so a final window that was
 // cut short by the limit (see cutShort) does not complete it.
 type formScanner struct {
+	scanState
+	cutFlag
 	name  string
-	res   Result
-	key   []byte
-	pos   int  // next byte to examine
-	start int  // start of the current field
-	cut   bool // the final window is cut short
-	buf   []byte
+	start int // start of the current field
 }
 
 func newForm(name string) *formScanner {
@@ -31,40 +28,30 @@ func newForm(name string) *formScanner {
 
 // Reset readies the scanner for a new stream, keeping its buffer.
 func (s *formScanner) Reset() {
-	*s = formScanner{name: s.name, buf: s.buf[:0]}
+	*s = formScanner{name: s.name, scanState: scanState{buf: s.buf[:0]}}
 }
 
-func (s *formScanner) cutShort() { s.cut = true }
-
-// Scan implements Scanner.
-func (s *formScanner) Scan(w []byte, final bool) ([]byte, Result) {
-	if s.res != NeedMore {
-		return s.key, s.res
-	}
-	if len(w) < s.pos {
-		s.res = NotFound
-		return nil, s.res
-	}
-	for s.res == NeedMore {
-		i := bytes.IndexByte(w[s.pos:], '&')
-		if i < 0 {
-			s.pos = len(w)
-			break
+// Scan implements Scanner. Its step is written in place: the fields up
+// to the last '&', and on a final window the last field, unless cut short.
+func (s *formScanner) Scan(window []byte, final bool) ([]byte, Result) {
+	if s.resume(window) {
+		w := window
+		for s.res == NeedMore {
+			i := bytes.IndexByte(w[s.pos:], '&')
+			if i < 0 {
+				s.pos = len(w)
+				break
+			}
+			end := s.pos + i
+			s.field(w[s.start:end])
+			s.pos = end + 1
+			s.start = s.pos
 		}
-		end := s.pos + i
-		s.field(w[s.start:end])
-		s.pos = end + 1
-		s.start = s.pos
-	}
-	if s.res == NeedMore && final {
-		if !s.cut {
+		if s.res == NeedMore && final && !s.cut {
 			s.field(w[s.start:])
 		}
-		if s.res == NeedMore {
-			s.res = NotFound
-		}
 	}
-	return s.key, s.res
+	return s.answer(final)
 }
 
 // field looks at one name=value field.
@@ -81,9 +68,9 @@ func (s *formScanner) field(f []byte) {
 	case !ok:
 		return // ParseQuery drops the field, so a later one may count
 	case len(v) == 0:
-		s.res = NotFound // the first field with the name has no value
+		s.fail() // the first field with the name has no value
 	default:
-		s.key, s.res = v, Found
+		s.found(v)
 	}
 }
 

@@ -52,14 +52,12 @@ const (
 // The scanner checks the grammar of everything it reads, so a malformed
 // document yields NotFound, unless the key was complete before the fault.
 type jsonScanner struct {
+	scanState
 	path  []string
 	index []int // path[i] as an array index, or -1
 	elem  []int // by depth, the index of the current element of an array on the path
 
-	res    Result
-	key    []byte
 	state  jsonState
-	pos    int
 	depth  int                       // open containers
 	onPath int                       // how many of the outermost open containers lie on the path
 	arrays [maxJSONDepth / 64]uint64 // which open containers are arrays, by depth-1
@@ -75,9 +73,6 @@ type jsonScanner struct {
 	aux     int  // hex digits left in \uXXXX; bytes of a literal matched
 	num     uint8
 	lit     string // the literal being read
-	vs, ve  int    // the key in the window, when not decoded into buf
-	inBuf   bool   // the key is in buf
-	buf     []byte
 }
 
 // newJSON returns a scanner for the value at path, dot-separated; the path
@@ -91,27 +86,18 @@ func newJSON(path string) *jsonScanner {
 
 // Reset readies the scanner for a new stream, keeping its buffers.
 func (s *jsonScanner) Reset() {
-	*s = jsonScanner{path: s.path, index: s.index, elem: s.elem, buf: s.buf[:0]}
+	*s = jsonScanner{path: s.path, index: s.index, elem: s.elem, scanState: scanState{buf: s.buf[:0]}}
 }
 
 // Scan implements Scanner.
 func (s *jsonScanner) Scan(window []byte, final bool) ([]byte, Result) {
-	if s.res == NeedMore {
-		if len(window) < s.pos {
-			s.res = NotFound
-		} else {
-			s.scan(window)
-		}
-		if s.res == NeedMore && final {
-			s.res = NotFound
-		}
+	if s.resume(window) {
+		s.step(window, final)
 	}
-	return s.key, s.res
+	return s.answer(final)
 }
 
-func (s *jsonScanner) fail() { s.res = NotFound }
-
-func (s *jsonScanner) scan(w []byte) {
+func (s *jsonScanner) step(w []byte, _ bool) {
 	for s.res == NeedMore && s.pos < len(w) {
 		if s.state <= jAfter && s.onPath < s.depth {
 			s.skip(w)
@@ -345,10 +331,10 @@ func (s *jsonScanner) endString(w []byte, start, end int) {
 		return
 	}
 	if s.plain(raw) {
-		s.vs, s.ve = start, end
+		s.hold, s.vs, s.ve = holdWindow, start, end
 	} else {
 		s.buf = appendJSONString(s.buf[:0], raw)
-		s.inBuf = true
+		s.hold = holdBuf
 	}
 	if start == end {
 		s.fail() // an empty string is no key
@@ -451,7 +437,7 @@ func (s *jsonScanner) literal(w []byte) {
 func (s *jsonScanner) endScalar(start, end int) {
 	s.state = jAfter
 	if s.target {
-		s.vs, s.ve, s.pending = start, end, true
+		s.hold, s.vs, s.ve, s.pending = holdWindow, start, end, true
 	}
 }
 
@@ -465,7 +451,7 @@ func (s *jsonScanner) after(w []byte, c byte) {
 	switch {
 	case c == ',':
 		if s.pending {
-			s.found(w)
+			s.found(s.held(w))
 			return
 		}
 		s.pos++
@@ -479,7 +465,7 @@ func (s *jsonScanner) after(w []byte, c byte) {
 		s.state = jValue
 	case c == ']' && arr, c == '}' && !arr:
 		if s.pending {
-			s.found(w)
+			s.found(s.held(w))
 			return
 		}
 		s.close()
@@ -520,15 +506,6 @@ func (s *jsonScanner) pop() {
 	s.depth--
 	s.arr = s.depth > 0 && s.inArray()
 	s.state = jAfter
-}
-
-func (s *jsonScanner) found(w []byte) {
-	if s.inBuf {
-		s.key = s.buf
-	} else {
-		s.key = w[s.vs:s.ve]
-	}
-	s.res = Found
 }
 
 // appendJSONString appends the decoded contents of a JSON string, already

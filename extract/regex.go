@@ -16,10 +16,9 @@ import "regexp"
 // cut window an earlier match that needed the missing bytes cannot be
 // seen.
 type regexScanner struct {
-	re  *regexp.Regexp
-	res Result
-	key []byte
-	cut bool
+	scanState
+	cutFlag
+	re *regexp.Regexp
 }
 
 func newRegex(re *regexp.Regexp) *regexScanner { return &regexScanner{re: re} }
@@ -27,18 +26,21 @@ func newRegex(re *regexp.Regexp) *regexScanner { return &regexScanner{re: re} }
 // Reset readies the scanner for a new stream.
 func (s *regexScanner) Reset() { *s = regexScanner{re: s.re} }
 
-func (s *regexScanner) cutShort() { s.cut = true }
-
 // Scan implements Scanner.
-func (s *regexScanner) Scan(w []byte, final bool) ([]byte, Result) {
-	if s.res != NeedMore || !final {
-		return s.key, s.res
+func (s *regexScanner) Scan(window []byte, final bool) ([]byte, Result) {
+	if s.resume(window) {
+		s.step(window, final)
 	}
-	s.res = NotFound
+	return s.answer(final)
+}
+
+func (s *regexScanner) step(w []byte, final bool) {
+	if !final {
+		return
+	}
 	m := s.re.FindSubmatchIndex(w)
 	if m == nil || m[2] < 0 || m[2] == m[3] || s.cut && m[1] == len(w) {
-		return nil, s.res
+		return
 	}
-	s.key, s.res = w[m[2]:m[3]], Found
-	return s.key, s.res
+	s.found(w[m[2]:m[3]])
 }

@@ -167,45 +167,25 @@ func checkLimit(t *testing.T, s Scanner, in string, keyEnd int) {
 	}
 }
 
-func TestPeekScansBeforeReading(t *testing.T) {
-	s := &countScanner{}
-	r := &countingReader{r: strings.NewReader("abc")}
-	n, _, res, _, err := Peek(r, make([]byte, 8), s)
-	if n != 0 || r.n != 0 || res != NotFound || err != nil {
-		t.Fatalf("Peek read %d bytes (%d), res %v, err %v; want nothing read", n, r.n, res, err)
+// checkStreaming checks the properties every scanner has on any input:
+// fed whole or byte by byte it answers the same; Peek never reads past its
+// limit; and a key found within a limit is the key of the whole stream.
+func checkStreaming(t *testing.T, s Scanner, in []byte, limit int) answer {
+	t.Helper()
+	whole := scanWhole(s, in)
+	if whole.res == NeedMore {
+		t.Fatalf("NeedMore on a final window")
 	}
+	if got := scanGrowing(t, s, in); got != whole {
+		t.Fatalf("byte by byte %v, whole %v", got, whole)
+	}
+	limit = min(limit, len(in)+1)
+	got := peekWith(t, s, in, limit, readers[1].wrap)
+	if got.res == Found && got != whole {
+		t.Fatalf("with a limit of %d found %v, whole %v", limit, got, whole)
+	}
+	if limit > len(in) && got != whole {
+		t.Fatalf("Peek with room for everything %v, whole %v", got, whole)
+	}
+	return whole
 }
-
-func TestPeekNoProgress(t *testing.T) {
-	s := NewXML("id")
-	n, _, res, eof, err := Peek(emptyReader{}, make([]byte, 8), s)
-	if n != 0 || res != NotFound || eof || !errors.Is(err, io.ErrNoProgress) {
-		t.Fatalf("got n %d, res %v, eof %v, err %v; want io.ErrNoProgress", n, res, eof, err)
-	}
-}
-
-func TestPeekReadError(t *testing.T) {
-	boom := errors.New("boom")
-	s := NewXML("id")
-	r := io.MultiReader(strings.NewReader("<id>1</id"), iotest.ErrReader(boom))
-	n, _, res, eof, err := Peek(r, make([]byte, 64), s)
-	if n != 9 || res != NotFound || eof || !errors.Is(err, boom) {
-		t.Fatalf("got n %d, res %v, eof %v, err %v; want 9 bytes and boom", n, res, eof, err)
-	}
-	s.Reset()
-	r = io.MultiReader(strings.NewReader("<id>1</id>"), iotest.ErrReader(boom))
-	n, key, res, _, err := Peek(r, make([]byte, 64), s)
-	if n != 10 || res != Found || string(key) != "1" || err != nil {
-		t.Fatalf("got n %d, key %q, res %v, err %v; want the key before the error", n, key, res, err)
-	}
-}
-
-// countScanner gives up at once.
-type countScanner struct{ calls int }
-
-func (c *countScanner) Scan([]byte, bool) ([]byte, Result) { c.calls++; return nil, NotFound }
-func (c *countScanner) Reset()                             {}
-
-type emptyReader struct{}
-
-func (emptyReader) Read([]byte) (int, error) { return 0, nil }

@@ -232,9 +232,9 @@ func (s Source) newScanner() (Scanner, error) {
 	case XML:
 		space, local, _ := splitXMLName(s.Name)
 		if strings.HasPrefix(s.Name, "{") {
-			return NewXMLNS(space, local), nil
+			return newXMLNS(space, local), nil
 		}
-		return NewXML(local), nil
+		return newXML(local), nil
 	case JSON:
 		return newJSON(s.Name), nil
 	case Form:

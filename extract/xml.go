@@ -15,7 +15,7 @@ const (
 	xmlURL = "http://www.w3.org/XML/1998/namespace"
 )
 
-// xmlState is where in the markup an XMLScanner stands.
+// xmlState is where in the markup an xmlScanner stands.
 type xmlState uint8
 
 const (
@@ -41,14 +41,7 @@ const (
 	xDirComment                 // a comment inside a directive
 )
 
-// How the value of the matched element is held so far.
-const (
-	vNone    uint8 = iota // nothing but whitespace yet
-	vWindow               // window[vs:ve], no decoding needed
-	vScratch              // decoded into buf
-)
-
-// XMLScanner finds the text of the first element with a given local name.
+// xmlScanner finds the text of the first element with a given local name.
 // It answers as soon as that element's end tag is read (or its first child,
 // or the self-closing tag that makes it empty), and it reads the window
 // once across calls, resuming where it stopped: O(n) in all.
@@ -57,7 +50,8 @@ const (
 //
 //   - The first element in document order whose local name matches decides.
 //     Its namespace prefix is ignored, unless the scanner was made by
-//     NewXMLNS, which matches the namespace the prefix is bound to.
+//     newXMLNS (for a source xml:{URI}NAME), which matches the namespace
+//     the prefix is bound to.
 //   - The key is the element's text: character data and CDATA sections,
 //     with entity and character references decoded, line ends normalised
 //     as XML requires, and XML whitespace trimmed from both ends. Comments,
@@ -78,15 +72,13 @@ const (
 // outside the XML range) go unnoticed. It never panics and never
 // allocates per byte: the key aliases the window unless it needs decoding,
 // in which case it is decoded into a buffer the scanner keeps across Reset.
-type XMLScanner struct {
+type xmlScanner struct {
 	local string // local name to match
 	space string // namespace URI to match, when ns is set
 	ns    bool   // track namespace declarations
 
-	res   Result
-	key   []byte
+	scanState
 	state xmlState
-	pos   int  // next byte to examine
 	mark  int  // start of the name, value, text run or section being read
 	aux   int  // bytes of a fixed opener ("CDATA[" or "!--") matched so far
 	depth int  // nesting of '<' inside a directive
@@ -100,12 +92,10 @@ type XMLScanner struct {
 	attrDecl           int8 // the attribute being read: 0 plain, 1 xmlns, 2 xmlns:p
 	declStart, declEnd int  // the prefix declared by an xmlns:p attribute
 
-	// The matched element, once its start tag is read.
+	// The matched element, once its start tag is read; its text is held
+	// in scanState, nothing but whitespace counting as nothing yet.
 	capturing    bool
 	mStart, mEnd int // its name
-	vmode        uint8
-	vs, ve       int
-	buf          []byte
 
 	elems []xmlElem // open elements, namespace mode only
 	binds []xmlBind // namespace declarations in scope, namespace mode only
@@ -121,22 +111,22 @@ type xmlBind struct {
 	match      bool  // the declared URI is the one sought
 }
 
-// NewXML returns a scanner for the text of the first element whose local
+// newXML returns a scanner for the text of the first element whose local
 // name is local, whatever its namespace. local should be an XML name
 // without a prefix; one with a colon never matches.
-func NewXML(local string) *XMLScanner {
-	s := &XMLScanner{local: local}
+func newXML(local string) *xmlScanner {
+	s := &xmlScanner{local: local}
 	s.Reset()
 	return s
 }
 
-// NewXMLNS returns a scanner for the text of the first element with local
+// newXMLNS returns a scanner for the text of the first element with local
 // name local in namespace space, resolving xmlns and xmlns:p declarations
 // in scope. An empty space matches elements in no namespace. Unbound
 // prefixes match no namespace. It follows at most 256 nested elements and
 // 512 declarations in scope; a deeper document yields NotFound.
-func NewXMLNS(space, local string) *XMLScanner {
-	s := &XMLScanner{
+func newXMLNS(space, local string) *xmlScanner {
+	s := &xmlScanner{
 		local: local,
 		space: space,
 		ns:    true,
@@ -148,42 +138,33 @@ func NewXMLNS(space, local string) *XMLScanner {
 }
 
 // Reset readies the scanner for a new stream, keeping its buffers.
-func (s *XMLScanner) Reset() {
-	*s = XMLScanner{
-		local: s.local,
-		space: s.space,
-		ns:    s.ns,
-		buf:   s.buf[:0],
-		elems: s.elems[:0],
-		binds: s.binds[:0],
+func (s *xmlScanner) Reset() {
+	*s = xmlScanner{
+		scanState: scanState{buf: s.buf[:0]},
+		local:     s.local,
+		space:     s.space,
+		ns:        s.ns,
+		elems:     s.elems[:0],
+		binds:     s.binds[:0],
 	}
 }
 
 // Scan implements Scanner.
-func (s *XMLScanner) Scan(window []byte, final bool) ([]byte, Result) {
-	if s.res == NeedMore {
-		if len(window) < s.pos {
-			s.res = NotFound // not the stream this scan began on
-		} else {
-			s.scan(window)
-		}
-		if s.res == NeedMore && final {
-			s.res = NotFound
-		}
+func (s *xmlScanner) Scan(window []byte, final bool) ([]byte, Result) {
+	if s.resume(window) {
+		s.step(window, final)
 	}
-	return s.key, s.res
+	return s.answer(final)
 }
 
-func (s *XMLScanner) fail() { s.res = NotFound }
-
 // toText returns to character data after a piece of markup ending at pos.
-func (s *XMLScanner) toText() {
+func (s *xmlScanner) toText() {
 	s.state = xText
 	s.mark = s.pos
 }
 
-// scan advances over w from pos until it ends or the answer is known.
-func (s *XMLScanner) scan(w []byte) {
+// step advances over w from pos until it ends or the answer is known.
+func (s *xmlScanner) step(w []byte, _ bool) {
 	for s.res == NeedMore && s.pos < len(w) {
 		switch s.state {
 		case xText:
@@ -230,7 +211,7 @@ func (s *XMLScanner) scan(w []byte) {
 
 // text skips character data up to the next '<', keeping it as part of the
 // key while inside the matched element.
-func (s *XMLScanner) text(w []byte) {
+func (s *xmlScanner) text(w []byte) {
 	i := bytes.IndexByte(w[s.pos:], '<')
 	if i < 0 {
 		s.pos = len(w)
@@ -245,35 +226,37 @@ func (s *XMLScanner) text(w []byte) {
 }
 
 // lt reads the byte after '<', which says what the markup is.
-func (s *XMLScanner) lt(c byte) {
+func (s *xmlScanner) lt(c byte) {
 	switch {
 	case c == '/':
 		s.state = xEndName
-		s.pos++
-		s.mark = s.pos
-	case c == '!':
-		s.state = xBang
-		s.pos++
 	case c == '?':
 		// The target name holds neither '?' nor '>', so looking for
 		// "?>" right away ends the instruction where a parser would.
 		s.state = xPI
+	case c == '!':
+		s.state = xBang
 		s.pos++
-		s.mark = s.pos
+		return
 	case nameByte[c] && !s.capturing:
 		s.state = xStartName
 		s.mark = s.pos
 		s.tagBinds = len(s.binds)
+		return
 	default:
 		// Not markup, or a child element inside the matched one: a
 		// structured value is no key.
 		s.fail()
+		return
 	}
+	// An end tag's name or an instruction starts after the byte.
+	s.pos++
+	s.mark = s.pos
 }
 
 // name reads an element or attribute name up to the first byte that cannot
 // be part of it.
-func (s *XMLScanner) name(w []byte) {
+func (s *xmlScanner) name(w []byte) {
 	i := s.pos
 	for i < len(w) && nameByte[w[i]] {
 		i++
@@ -322,7 +305,7 @@ func splitName(name []byte) (colon int, ok bool) {
 }
 
 // startName records the element name of the start tag being read.
-func (s *XMLScanner) startName(w []byte, start, end int) {
+func (s *xmlScanner) startName(w []byte, start, end int) {
 	colon, ok := splitName(w[start:end])
 	if !ok {
 		s.fail()
@@ -338,7 +321,7 @@ func (s *XMLScanner) startName(w []byte, start, end int) {
 }
 
 // attrName notes whether the attribute being read declares a namespace.
-func (s *XMLScanner) attrName(w []byte, start, end int) {
+func (s *xmlScanner) attrName(w []byte, start, end int) {
 	name := w[start:end]
 	colon, ok := splitName(name)
 	switch {
@@ -358,7 +341,7 @@ func (s *XMLScanner) attrName(w []byte, start, end int) {
 }
 
 // tag reads a start tag between attributes.
-func (s *XMLScanner) tag(w []byte) {
+func (s *xmlScanner) tag(w []byte) {
 	for s.pos < len(w) {
 		c := w[s.pos]
 		switch {
@@ -382,7 +365,7 @@ func (s *XMLScanner) tag(w []byte) {
 }
 
 // punct skips whitespace and expects the one byte that must follow.
-func (s *XMLScanner) punct(w []byte) {
+func (s *xmlScanner) punct(w []byte) {
 	for s.pos < len(w) && isSpace(w[s.pos]) {
 		s.pos++
 	}
@@ -407,7 +390,7 @@ func (s *XMLScanner) punct(w []byte) {
 
 // attrValue skips a quoted attribute value, binding it when it declares a
 // namespace.
-func (s *XMLScanner) attrValue(w []byte) {
+func (s *xmlScanner) attrValue(w []byte) {
 	i := bytes.IndexByte(w[s.pos:], s.quote)
 	if i < 0 {
 		s.pos = len(w)
@@ -423,7 +406,7 @@ func (s *XMLScanner) attrValue(w []byte) {
 
 // bind records a namespace declaration of the start tag being read. Only
 // whether it declares the URI sought matters, so that is all it keeps.
-func (s *XMLScanner) bind(w, uri []byte) {
+func (s *xmlScanner) bind(w, uri []byte) {
 	if len(s.binds) == cap(s.binds) {
 		s.fail()
 		return
@@ -448,7 +431,7 @@ func (s *XMLScanner) bind(w, uri []byte) {
 }
 
 // endStart finishes a start tag at pos.
-func (s *XMLScanner) endStart(w []byte, empty bool) {
+func (s *xmlScanner) endStart(w []byte, empty bool) {
 	s.toText()
 	match := s.cand
 	if s.ns {
@@ -476,7 +459,7 @@ func (s *XMLScanner) endStart(w []byte, empty bool) {
 
 // inSpace reports whether the element of the start tag just read is in the
 // namespace sought, given the declarations in scope.
-func (s *XMLScanner) inSpace(w []byte) bool {
+func (s *xmlScanner) inSpace(w []byte) bool {
 	var prefix []byte
 	if s.colon >= 0 {
 		prefix = w[s.nameStart:s.colon]
@@ -501,7 +484,7 @@ func (s *XMLScanner) inSpace(w []byte) bool {
 }
 
 // endTag finishes an end tag at pos.
-func (s *XMLScanner) endTag(w []byte) {
+func (s *xmlScanner) endTag(w []byte) {
 	name := w[s.nameStart:s.nameEnd]
 	if s.capturing {
 		if !bytes.Equal(name, w[s.mStart:s.mEnd]) {
@@ -530,24 +513,17 @@ func (s *XMLScanner) endTag(w []byte) {
 }
 
 // finish concludes at the end tag of the matched element.
-func (s *XMLScanner) finish(w []byte) {
-	var v []byte
-	switch s.vmode {
-	case vWindow:
-		v = w[s.vs:s.ve]
-	case vScratch:
-		v = s.buf
-	}
-	v = trimSpace(v)
+func (s *xmlScanner) finish(w []byte) {
+	v := trimSpace(s.held(w))
 	if len(v) == 0 {
 		s.fail() // <key></key>: the first match has no text
 		return
 	}
-	s.key, s.res = v, Found
+	s.found(v)
 }
 
 // bang reads the byte after "<!".
-func (s *XMLScanner) bang(c byte) {
+func (s *xmlScanner) bang(c byte) {
 	s.pos++
 	switch c {
 	case '-':
@@ -561,7 +537,7 @@ func (s *XMLScanner) bang(c byte) {
 	}
 }
 
-func (s *XMLScanner) cdataOpen(w []byte) {
+func (s *xmlScanner) cdataOpen(w []byte) {
 	const opener = "CDATA["
 	for s.pos < len(w) && s.aux < len(opener) {
 		if w[s.pos] != opener[s.aux] {
@@ -582,7 +558,7 @@ func (s *XMLScanner) cdataOpen(w []byte) {
 // is missing the last bytes, which may start it, are looked at again next
 // time; that is at most two bytes per call. It reports whether it found
 // the terminator.
-func (s *XMLScanner) section(w []byte) bool {
+func (s *xmlScanner) section(w []byte) bool {
 	var end string
 	switch s.state {
 	case xCDATA:
@@ -616,7 +592,7 @@ func (s *XMLScanner) section(w []byte) bool {
 
 // directive skips a directive as encoding/xml does: it ends at the first
 // '>' outside quotes that closes its own '<', and may hold comments.
-func (s *XMLScanner) directive(w []byte) {
+func (s *xmlScanner) directive(w []byte) {
 	for s.pos < len(w) {
 		c := w[s.pos]
 		s.pos++
@@ -631,7 +607,7 @@ func (s *XMLScanner) directive(w []byte) {
 	}
 }
 
-func (s *XMLScanner) dirByte(c byte) {
+func (s *xmlScanner) dirByte(c byte) {
 	switch {
 	case s.quote != 0:
 		if c == s.quote {
@@ -649,7 +625,7 @@ func (s *XMLScanner) dirByte(c byte) {
 // dirLT matches "!--" after a '<' in a directive; anything else makes the
 // '<' nest, and the byte that broke the match is read as plain directive
 // content (even a '>', which then cannot end the directive).
-func (s *XMLScanner) dirLT(c byte) {
+func (s *xmlScanner) dirLT(c byte) {
 	s.pos++
 	if c == "!--"[s.aux] {
 		s.aux++
@@ -666,8 +642,8 @@ func (s *XMLScanner) dirLT(c byte) {
 // addText adds w[start:end], character data (refs) or CDATA content, to the
 // key. While the key needs no decoding and is one run, it stays in the
 // window.
-func (s *XMLScanner) addText(w []byte, start, end int, refs bool) bool {
-	if s.vmode == vNone {
+func (s *xmlScanner) addText(w []byte, start, end int, refs bool) bool {
+	if s.hold == holdNone {
 		// Leading whitespace is trimmed anyway; skip it here.
 		for start < end && isSpace(w[start]) {
 			start++
@@ -678,13 +654,13 @@ func (s *XMLScanner) addText(w []byte, start, end int, refs bool) bool {
 	}
 	seg := w[start:end]
 	plain := bytes.IndexByte(seg, '\r') < 0 && (!refs || bytes.IndexByte(seg, '&') < 0)
-	if plain && s.vmode == vNone {
-		s.vmode, s.vs, s.ve = vWindow, start, end
+	if plain && s.hold == holdNone {
+		s.hold, s.vs, s.ve = holdWindow, start, end
 		return true
 	}
-	if s.vmode != vScratch {
-		s.buf = append(s.buf[:0], w[s.vs:s.ve]...)
-		s.vmode = vScratch
+	if s.hold != holdBuf {
+		s.buf = append(s.buf[:0], s.held(w)...)
+		s.hold = holdBuf
 	}
 	var ok bool
 	s.buf, ok = appendText(s.buf, seg, refs)
@@ -774,18 +750,6 @@ func parseRef(src []byte) (r rune, n int) {
 	return r, semi + 1
 }
 
-func hexDigit(c byte) rune {
-	switch {
-	case '0' <= c && c <= '9':
-		return rune(c - '0')
-	case 'a' <= c && c <= 'f':
-		return rune(c-'a') + 10
-	case 'A' <= c && c <= 'F':
-		return rune(c-'A') + 10
-	}
-	return -1
-}
-
 // isXMLChar reports whether r is in the Char production of XML 1.0.
 func isXMLChar(r rune) bool {
 	return r == 0x09 || r == 0x0A || r == 0x0D ||
@@ -793,8 +757,6 @@ func isXMLChar(r rune) bool {
 		r >= 0xE000 && r <= 0xFFFD ||
 		r >= 0x10000 && r <= utf8.MaxRune
 }
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 func trimSpace(b []byte) []byte {
 	for len(b) > 0 && isSpace(b[0]) {

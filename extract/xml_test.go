@@ -96,7 +96,7 @@ var xmlCases = []struct {
 func TestXML(t *testing.T) {
 	for _, c := range xmlCases {
 		t.Run(c.name, func(t *testing.T) {
-			checkScanner(t, NewXML(c.local), c.in, c.want)
+			checkScanner(t, newXML(c.local), c.in, c.want)
 			ref, ok := xmlRef([]byte(c.in), func(n xml.Name) bool { return n.Local == c.local })
 			if ok && ref != c.want {
 				t.Errorf("encoding/xml finds %v, the case wants %v", ref, c.want)
@@ -108,7 +108,7 @@ func TestXML(t *testing.T) {
 func TestXMLLimit(t *testing.T) {
 	in := `<a><b>` + strings.Repeat("x", 100) + `</b><id>key</id></a>`
 	keyEnd := strings.Index(in, "</id>") + len("</id>")
-	s := NewXML("id")
+	s := newXML("id")
 	checkLimit(t, s, in, keyEnd)
 	if got := peekWith(t, s, []byte(in), keyEnd, readers[1].wrap); got != found("key") {
 		t.Errorf("limit at the end of the key: got %v", got)
@@ -118,7 +118,7 @@ func TestXMLLimit(t *testing.T) {
 // TestXMLReuse checks that one scanner serves many streams, keeping its
 // buffer and not leaking the previous key.
 func TestXMLReuse(t *testing.T) {
-	s := NewXML("id")
+	s := newXML("id")
 	for _, c := range []struct {
 		in   string
 		want answer
@@ -135,7 +135,7 @@ func TestXMLReuse(t *testing.T) {
 }
 
 func TestXMLShrunkWindow(t *testing.T) {
-	s := NewXML("id")
+	s := newXML("id")
 	s.Scan([]byte("<a><b>"), false)
 	if _, res := s.Scan([]byte("<a>"), false); res != NotFound {
 		t.Fatalf("a window shorter than the last one: got %v, want not-found", res)
@@ -144,8 +144,8 @@ func TestXMLShrunkWindow(t *testing.T) {
 
 func TestXMLAllocs(t *testing.T) {
 	for _, in := range []string{soapDoc, `<a><id>a&amp;b<![CDATA[c]]></id></a>`} {
-		s := NewXMLNS("urn:session", "sessionId")
-		p := NewXML("id")
+		s := newXMLNS("urn:session", "sessionId")
+		p := newXML("id")
 		b := []byte(in)
 		allocs := testing.AllocsPerRun(100, func() {
 			s.Reset()
@@ -235,7 +235,7 @@ func withinBounds(doc string) bool {
 func TestXMLNS(t *testing.T) {
 	for _, c := range xmlNSCases {
 		t.Run(c.name, func(t *testing.T) {
-			checkScanner(t, NewXMLNS(c.space, c.local), c.in, c.want)
+			checkScanner(t, newXMLNS(c.space, c.local), c.in, c.want)
 			ref, ok := xmlRef([]byte(c.in), func(n xml.Name) bool { return n.Space == c.space && n.Local == c.local })
 			if ok && ref != c.want && withinBounds(c.in) {
 				t.Errorf("encoding/xml finds %v, the case wants %v", ref, c.want)
@@ -288,29 +288,6 @@ func xmlRef(doc []byte, match func(xml.Name) bool) (a answer, ok bool) {
 	}
 }
 
-// checkStreaming checks the properties every scanner has on any input:
-// fed whole or byte by byte it answers the same; Peek never reads past its
-// limit; and a key found within a limit is the key of the whole stream.
-func checkStreaming(t *testing.T, s Scanner, in []byte, limit int) answer {
-	t.Helper()
-	whole := scanWhole(s, in)
-	if whole.res == NeedMore {
-		t.Fatalf("NeedMore on a final window")
-	}
-	if got := scanGrowing(t, s, in); got != whole {
-		t.Fatalf("byte by byte %v, whole %v", got, whole)
-	}
-	limit = min(limit, len(in)+1)
-	got := peekWith(t, s, in, limit, readers[1].wrap)
-	if got.res == Found && got != whole {
-		t.Fatalf("with a limit of %d found %v, whole %v", limit, got, whole)
-	}
-	if limit > len(in) && got != whole {
-		t.Fatalf("Peek with room for everything %v, whole %v", got, whole)
-	}
-	return whole
-}
-
 func FuzzXML(f *testing.F) {
 	for _, c := range xmlCases {
 		if c.local == "id" {
@@ -319,7 +296,7 @@ func FuzzXML(f *testing.F) {
 	}
 	f.Add([]byte(strings.ReplaceAll(soapDoc, "sessionId", "id")), uint16(100))
 	f.Fuzz(func(t *testing.T, in []byte, limit uint16) {
-		s := NewXML("id")
+		s := newXML("id")
 		match := func(n xml.Name) bool { return n.Local == "id" }
 		for _, doc := range [][]byte{in, genXML(in)} {
 			got := checkStreaming(t, s, doc, int(limit))
@@ -346,7 +323,7 @@ func FuzzXMLNamespace(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in []byte, which uint8, limit uint16) {
 		space := fuzzSpaces[int(which)%len(fuzzSpaces)]
-		s := NewXMLNS(space, "id")
+		s := newXMLNS(space, "id")
 		match := func(n xml.Name) bool { return n.Space == space && n.Local == "id" }
 		for _, doc := range [][]byte{in, genXML(in)} {
 			got := checkStreaming(t, s, doc, int(limit))
