@@ -28,6 +28,12 @@ func (c *clientConn) relay(bc *backendConn, t *Target, streaming bool) bool {
 		return c.noResponse(bc, t, err, streaming)
 	}
 	if c.resp.Status == 101 {
+		if streaming && c.send.answeredEarly() {
+			// An upgrade before the request body was whole: the tunnel
+			// takes the client's stream from here.
+			c.send.abort()
+		}
+		c.send.wait()
 		return c.tunnel(bc, head)
 	}
 	kind := c.resp.Body(c.req.Method)
