@@ -40,9 +40,10 @@ type clientConn struct {
 	peekEnd   int  // in.buf offset past the body bytes framed so far
 	continued bool // 100 Continue was sent for this request
 	lr        io.LimitedReader
-	send      sender // streams the rest of a request body
-	linger    bool   // an answer said Connection: close; drain before closing
-	wait      waiter // this connection's place in a backend's queue
+	send      sender                      // streams the rest of a request body
+	linger    bool                        // an answer said Connection: close; drain before closing
+	wait      waiter                      // this connection's place in a backend's queue
+	active    atomic.Pointer[backendConn] // the backend connection in use, for Close
 	watch     struct {
 		gone, done chan struct{}
 		stopping   atomic.Bool
@@ -97,7 +98,7 @@ func (c *clientConn) close() {
 // and what the client still sends is read and dropped, within bounds.
 const (
 	lingerTime  = 500 * time.Millisecond
-	lingerBytes = 256 << 10
+	lingerBytes = 64 << 20
 )
 
 func (c *clientConn) drainUnread() {
@@ -201,10 +202,19 @@ func (c *clientConn) parseHead(head []byte, start time.Time) bool {
 // is unknown.
 func (c *clientConn) refuseHead(status int, msg string, err error) bool {
 	c.s.log.Info("refused a request head", "remote", c.remote.String(), "status", status, "reason", msg, "err", err)
-	c.x = Exchange{Start: time.Now(), c: c}
+	c.x = Exchange{Start: time.Now(), Remote: c.remote, TLS: c.tls, c: c}
+	if err != nil {
+		c.x.Err = err
+	} else {
+		c.x.Err = errors.New(msg)
+	}
 	c.answer(status, msg, true)
+	c.s.policy.Done(&c.x)
 	return false
 }
+
+// errConnect is why a CONNECT request is refused.
+var errConnect = errors.New("CONNECT is not supported")
 
 func (c *clientConn) setReadDeadline(d time.Duration) {
 	if d > 0 {
@@ -234,7 +244,8 @@ func (c *clientConn) serveExchange() bool {
 		return c.refuse(413, fmt.Sprintf("request body larger than %d bytes", max), nil)
 	}
 	if req.IsMethod("CONNECT") {
-		return c.refuse(405, "CONNECT is not supported", nil)
+		// What follows a CONNECT is a tunnel's bytes, not a request.
+		return c.refuse(405, "CONNECT is not supported", errConnect)
 	}
 	t, err := c.s.policy.Route(x)
 	if err != nil {

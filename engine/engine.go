@@ -330,6 +330,9 @@ func (s *Server) Close() error {
 	}
 	for c := range s.conns {
 		c.nc.Close()
+		if bc := c.active.Load(); bc != nil {
+			bc.nc.Close() // wakes an exchange waiting on its backend
+		}
 	}
 	s.mu.Unlock()
 	s.closeOnce.Do(func() { close(s.closed) })

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"io"
 	"sync/atomic"
 	"time"
 
@@ -28,7 +29,9 @@ func (c *clientConn) forward(t *Target) bool {
 		c.x.Target = t
 		bc, err := c.s.backends.get(t)
 		if err == nil {
+			c.active.Store(bc)
 			keep := c.exchange(bc, t)
+			c.active.Store(nil)
 			c.s.backends.release(t)
 			return keep
 		}
@@ -115,13 +118,16 @@ type sender struct {
 	done     chan struct{} // one value when run returns
 	running  bool          // started and not yet waited for
 	sent     atomic.Bool   // the whole body has been written to the backend
+	final    atomic.Bool   // the write that ends the body is under way
 	err      error         // why the body did not arrive whole; nil: it did
 	clientEr bool          // err is the client's doing
+	lr       io.LimitedReader
 }
 
 func (s *sender) start(bc *backendConn) {
 	s.bc, s.err, s.clientEr, s.running = bc, nil, false, true
 	s.sent.Store(false)
+	s.final.Store(false)
 	go s.run()
 }
 
@@ -163,16 +169,19 @@ func (s *sender) wait() {
 }
 
 // earlyGrace is how long a response head that arrives while the sender is
-// still running waits for it: a backend that read the last byte may answer
-// before the sender has returned from writing it.
+// in its last write waits for it: a backend that read the last byte may
+// answer before the sender has returned from writing it.
 const earlyGrace = 20 * time.Millisecond
 
 // answeredEarly reports whether the backend answered before it had the
-// whole body: the sender is still running and does not finish within the
-// grace period.
+// whole body: the sender is still running, and not in the write that ends
+// the body, or that write does not return within the grace period.
 func (s *sender) answeredEarly() bool {
 	if s.finished() || s.sent.Load() {
 		return false
+	}
+	if !s.final.Load() {
+		return true
 	}
 	t := time.NewTimer(earlyGrace)
 	defer t.Stop()
@@ -201,7 +210,11 @@ func (c *clientConn) streamBody(bc *backendConn) (err error, clientSide bool) {
 	idle := c.s.cfg.BodyIdleTimeout
 	for !c.reqBody.done {
 		if c.reqBody.kind == h1.LengthBody && c.tcp != nil && bc.tcp != nil && len(c.in.buffered()) == 0 {
-			n, err, src := spliceN(bc.tcp, c.tcp, &c.lr, min(c.reqBody.left, splicePiece), idle)
+			piece := min(c.reqBody.left, splicePiece)
+			if piece == c.reqBody.left {
+				c.send.final.Store(true)
+			}
+			n, err, src := spliceN(bc.tcp, c.tcp, &c.send.lr, piece, idle)
 			c.reqBody.left -= n
 			c.reqBody.content += n
 			c.x.BytesIn += n
@@ -231,6 +244,9 @@ func (c *clientConn) streamBody(bc *backendConn) (err error, clientSide bool) {
 			return err, true
 		}
 		c.x.BytesIn += int64(n)
+		if c.reqBody.done {
+			c.send.final.Store(true)
+		}
 		if idle > 0 {
 			bc.nc.SetWriteDeadline(time.Now().Add(idle))
 		}

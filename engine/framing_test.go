@@ -267,9 +267,6 @@ func TestCloseDelimitedResponse(t *testing.T) {
 // A close-delimited response that arrived whole is not reported as cut
 // short.
 func TestCloseDelimitedResponseEndsWithoutError(t *testing.T) {
-	knownBug(t, "spliceN reports io.ErrUnexpectedEOF for the short last splice of a close-delimited body, "+
-		"which relayResponse does not take for the end (it only accepts io.EOF), so Exchange.Err is set and "+
-		"\"response cut short\" is logged for a complete response")
 	for _, tt := range closeDelimitedHeads {
 		t.Run(tt.name, func(t *testing.T) {
 			if e := closeDelimited(t, tt.head); e.err != nil {
@@ -436,9 +433,6 @@ func TestEarlyAnswerToLargeBody(t *testing.T) {
 // reaches it whole: the engine lingers before closing, as it does after
 // its own answers, instead of resetting the connection.
 func TestEarlyAnswerReachesAClientStillSending(t *testing.T) {
-	knownBug(t, "relay ends the client connection after an early answer (early => keep false) and clientConn.close "+
-		"closes it with the client's unread body in the socket; only answer() sets c.linger, so the kernel resets the "+
-		"connection and drops the response bytes still queued: the client loses the end of the answer")
 	page := strings.Repeat("<p>too big</p>\n", 16<<10) // 240 KiB
 	b := startBackend(t, func(rc *rawConn) {
 		if _, err := rc.readHead(); err != nil {

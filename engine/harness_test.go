@@ -41,16 +41,6 @@ func recv[T any](t testing.TB, ch <-chan T, what string) T {
 	}
 }
 
-// knownBug skips a test that shows an engine bug not fixed yet, naming
-// the bug, unless ENGINE_TEST_BUGS is set: run with it to see them fail.
-// Remove the call once the bug is fixed.
-func knownBug(t testing.TB, what string) {
-	t.Helper()
-	if os.Getenv("ENGINE_TEST_BUGS") == "" {
-		t.Skip("engine bug: " + what)
-	}
-}
-
 // testLogger discards the engine's logs unless ENGINE_TEST_LOG is set.
 func testLogger() *slog.Logger {
 	if os.Getenv("ENGINE_TEST_LOG") != "" {

@@ -71,9 +71,6 @@ func TestHostileRequestsAreRefused(t *testing.T) {
 	for _, tt := range hostileRequests() {
 		t.Run(tt.name, func(t *testing.T) {
 			if strings.HasPrefix(tt.name, "CONNECT") {
-				knownBug(t, "a refused CONNECT (405) leaves the connection open without Connection: close "+
-					"(serveExchange -> refuse keeps it since the request has no body), so tunnel bytes a client sends "+
-					"right after its CONNECT are read as the next request")
 			}
 			t.Run("alone", func(t *testing.T) {
 				c := h.dial()
@@ -117,8 +114,6 @@ func TestHostileRequestsAreRefused(t *testing.T) {
 // A refused CONNECT closes the connection, so that tunnel bytes the client
 // sends after it are not read as a request.
 func TestRefusedConnectClosesTheConnection(t *testing.T) {
-	knownBug(t, "a refused CONNECT (405) leaves the connection open without Connection: close "+
-		"(serveExchange -> refuse keeps it since the request has no body)")
 	b := startBackend(t, nil)
 	p := newPolicy(b.target("b"))
 	h := startEngine(t, engine.Config{Policy: p})
@@ -135,8 +130,6 @@ func TestRefusedConnectClosesTheConnection(t *testing.T) {
 // The policy hears Done for requests refused at the head, as for every
 // other exchange, so that metrics and access logs count them.
 func TestRefusedHeadsReachDone(t *testing.T) {
-	knownBug(t, "refuseHead answers 400/408/431/501/505 without calling Policy.Done, "+
-		"though Done is documented to hear of every exchange however it ended (router.Done handles x.Req == nil for it)")
 	b := startBackend(t, nil)
 	p := newPolicy(b.target("b"))
 	h := startEngine(t, engine.Config{Policy: p})

@@ -151,8 +151,6 @@ func closeWithin(t *testing.T, what string, close func() error, unstick func()) 
 // Close ends every client connection at once, even one whose exchange is
 // waiting for a backend that does not answer.
 func TestCloseEndsExchangesWaitingForABackend(t *testing.T) {
-	knownBug(t, "Close closes client connections only; an exchange blocked reading a backend's response "+
-		"(no ResponseTimeout) is not woken, so Close (and Shutdown once its context ends) waits for the backend")
 	b, unstick := stuckBackend(t)
 	p := newPolicy(b.target("b"))
 	h := startEngine(t, engine.Config{Policy: p})
@@ -166,8 +164,6 @@ func TestCloseEndsExchangesWaitingForABackend(t *testing.T) {
 // Shutdown whose context ends closes what is left and returns the
 // context's error.
 func TestShutdownDeadlineEndsStuckExchanges(t *testing.T) {
-	knownBug(t, "Shutdown calls Close when its context ends, and Close waits for an exchange blocked "+
-		"reading a backend's response")
 	b, unstick := stuckBackend(t)
 	p := newPolicy(b.target("b"))
 	h := startEngine(t, engine.Config{Policy: p})
@@ -187,8 +183,6 @@ func TestShutdownDeadlineEndsStuckExchanges(t *testing.T) {
 
 // Close ends an open tunnel even when the backend keeps its side open.
 func TestCloseEndsTunnels(t *testing.T) {
-	knownBug(t, "tunnel: Close closes the client connection, which ends the client-to-backend copy, but the "+
-		"backend-to-client copy stays blocked reading a backend that keeps its side open, so Close waits")
 	release := make(chan struct{})
 	var once sync.Once
 	b := startBackend(t, func(rc *rawConn) {

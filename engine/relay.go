@@ -44,6 +44,7 @@ func (c *clientConn) relay(bc *backendConn, t *Target, streaming bool) bool {
 		if early || c.send.answeredEarly() {
 			c.send.abort() // the rest of the body is not wanted
 			keep = false
+			c.linger = true // the client may still be sending: let it read the answer
 		}
 		c.send.wait()
 		if c.send.err != nil {
@@ -194,6 +195,9 @@ func (c *clientConn) relayMore(bc *backendConn, body *framing) error {
 			body.left -= n
 			body.done = body.left == 0
 		}
+		if body.kind == h1.CloseBody && errors.Is(err, io.ErrUnexpectedEOF) {
+			err = io.EOF // the backend closed: that is this body's end
+		}
 		if err == nil && n == 0 {
 			err = io.EOF
 		}
@@ -238,10 +242,15 @@ func spliceN(dst, src *net.TCPConn, lr *io.LimitedReader, n int64, idle time.Dur
 	var deadline time.Time
 	if idle > 0 {
 		deadline = time.Now().Add(idle)
-		src.SetReadDeadline(deadline)
 		// The writer's deadline comes later, so a stall on both sides
 		// is laid on the reader, who sends the bytes.
+		src.SetReadDeadline(deadline)
 		dst.SetWriteDeadline(deadline.Add(time.Second))
+	} else {
+		// No bound on a body's pace: no deadline set for the head
+		// (the response or idle timeout) may cut it.
+		src.SetReadDeadline(time.Time{})
+		dst.SetWriteDeadline(time.Time{})
 	}
 	*lr = io.LimitedReader{R: src, N: n}
 	m, err := dst.ReadFrom(lr)

@@ -116,9 +116,6 @@ func TestResponseTimeout(t *testing.T) {
 // ResponseTimeout bounds the wait for the response head only: a body that
 // takes longer to arrive reaches the client whole.
 func TestResponseTimeoutDoesNotCutTheBody(t *testing.T) {
-	knownBug(t, "with BodyIdleTimeout zero, relayMore's splice path (spliceN) sets no deadline, so the read deadline "+
-		"ResponseTimeout put on the backend connection for the head still holds and cuts a response body that "+
-		"takes longer than ResponseTimeout to arrive")
 	first, second := strings.Repeat("1", 64<<10), strings.Repeat("2", 64<<10)
 	b := startBackend(t, serveRequests(func(rc *rawConn, r *rawRequest) bool {
 		if !rc.write("HTTP/1.1 200 OK\r\nContent-Length: 131072\r\n\r\n" + first) {
@@ -140,10 +137,6 @@ func TestResponseTimeoutDoesNotCutTheBody(t *testing.T) {
 // IdleTimeout bounds the wait for a request, not the upload of its body:
 // a body slower than IdleTimeout reaches the backend whole.
 func TestIdleTimeoutDoesNotCutTheBody(t *testing.T) {
-	knownBug(t, "with BodyIdleTimeout zero, streamBody's splice path (spliceN) sets no read deadline on the client "+
-		"connection, so the IdleTimeout deadline readHead set before awaiting the request still holds and cuts the "+
-		"body; the sender then ends with a timeout counted on the backend's side and leaves the backend waiting for "+
-		"the rest, and the client waiting for an answer")
 	firstPart := make(chan struct{})
 	b := startBackend(t, func(rc *rawConn) {
 		r, err := rc.readHead()
