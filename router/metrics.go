@@ -17,6 +17,7 @@ type Metrics struct {
 	peeked   prometheus.Histogram
 	retries  *prometheus.CounterVec // backend that failed
 	codes    [600]string            // status code label values
+	series   backendSeries          // the backends whose series exist
 }
 
 // Key look-up results.
@@ -71,8 +72,7 @@ func (m *Metrics) observe(ex *exchange, lookup string, elapsed time.Duration) {
 	if status > 0 && status < len(m.codes) {
 		code = m.codes[status]
 	}
-	m.requests.WithLabelValues(backend, code).Inc()
-	m.duration.WithLabelValues(backend).Observe(elapsed.Seconds())
+	m.recordRequest(backend, code, elapsed.Seconds())
 	source := ex.keySource
 	if source == "" {
 		source = "none"

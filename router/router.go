@@ -282,9 +282,7 @@ func (rt *Router) forward(w *exchange, r *http.Request, rest io.Reader, buf *pee
 		next := t.ring.Without(t.ring.Index(owner.Name))
 		second := t.byName[next.Member(next.Owner(partition)).Name]
 		rt.log.Warn("backend unreachable, retrying on the key's next owner", "backend", owner.Name, "next", second.Name, "err", err)
-		if rt.cfg.Metrics != nil {
-			rt.cfg.Metrics.retries.WithLabelValues(owner.Name).Inc()
-		}
+		rt.cfg.Metrics.recordRetry(owner.Name)
 		w.retried = true
 		owner = second
 		if err, _ = rt.attempt(w, r, rest, buf, owner); err == nil {
