@@ -98,16 +98,16 @@ func listen(cfg config) (listeners, error) {
 // that load balancers withdraw it, then stops accepting and lets requests
 // in flight finish within the shutdown timeout.
 func serve(ctx context.Context, cfg config, logger *slog.Logger, ls listeners) error {
-	rt, checker, reg, err := assemble(cfg, logger)
+	p, err := assemble(cfg, logger)
 	if err != nil {
 		ls.close()
 		return err
 	}
-	stopChecks := runInBackground(checker.Run)
+	stopChecks := runInBackground(p.checker.Run)
 	defer stopChecks()
-	state := &readiness{checker: checker, router: rt}
+	state := &readiness{checker: p.checker, router: p.router}
 	if cfg.discovery != nil {
-		stopWatch, err := watchDNS(*cfg.discovery, rt, checker, logger, state)
+		stopWatch, err := watchDNS(*cfg.discovery, p, logger, state)
 		if err != nil {
 			ls.close()
 			return err
@@ -122,8 +122,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ls listeners) e
 	// The guard sees every request head as sent, so that framing net/http
 	// would quietly normalize is refused instead.
 	clientLn = router.GuardListener(clientLn)
-	admin := newServer(adminHandler(state, reg), logger, cfg.server)
-	client := newServer(rt, logger, cfg.server)
+	admin := newServer(adminHandler(state, p.reg), logger, cfg.server)
+	client := newServer(p.router, logger, cfg.server)
 	client.ConnContext = router.ConnContext
 	errc := make(chan error, 2)
 	go func() { errc <- admin.Serve(ls.admin) }()
@@ -145,10 +145,10 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ls listeners) e
 
 // watchDNS keeps the router's backends in step with what DNS answers
 // until stop is called; readiness waits for the first answer.
-func watchDNS(cfg discovery.Config, rt *router.Router, checker *health.Checker, logger *slog.Logger, state *readiness) (stop func(), err error) {
+func watchDNS(cfg discovery.Config, p *parts, logger *slog.Logger, state *readiness) (stop func(), err error) {
 	watcher, err := discovery.New(cfg, discovery.Options{
 		Logger:   logger,
-		OnChange: func(found []discovery.Backend) { applyDiscovered(rt, checker, logger, found) },
+		OnChange: func(found []discovery.Backend) { applyDiscovered(p, logger, found) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting discovery: %w", err)
@@ -199,13 +199,21 @@ func lookupEnv(environ []string, name string) string {
 	return ""
 }
 
+// parts are peekroute's components, wired to each other.
+type parts struct {
+	router  *router.Router
+	checker *health.Checker
+	reg     *prometheus.Registry // what they report to
+	health  *healthLog           // the health transitions they went through
+}
+
 // assemble builds the router, its health checker and the metrics registry
 // they report to, wired to each other.
-func assemble(cfg config, logger *slog.Logger) (*router.Router, *health.Checker, *prometheus.Registry, error) {
+func assemble(cfg config, logger *slog.Logger) (*parts, error) {
 	reg := newRegistry()
 	metrics, err := router.NewMetrics(reg)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("registering metrics: %w", err)
+		return nil, fmt.Errorf("registering metrics: %w", err)
 	}
 	var checker *health.Checker
 	cfg.router.Logger = logger
@@ -214,25 +222,24 @@ func assemble(cfg config, logger *slog.Logger) (*router.Router, *health.Checker,
 	cfg.router.OnBackendFailure = func(backend string, err error) { checker.ReportFailure(backend, err) }
 	rt, err := router.New(cfg.router)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("starting router: %w", err)
+		return nil, fmt.Errorf("starting router: %w", err)
 	}
 	if err := rt.RegisterRingMetrics(reg); err != nil {
-		return nil, nil, nil, fmt.Errorf("registering metrics: %w", err)
+		return nil, fmt.Errorf("registering metrics: %w", err)
 	}
-	transitions := newTransitionCounter(reg)
+	transitions := newHealthLog(reg)
+	transitions.setBackends(cfg.router.Backends)
 	checker, err = health.New(cfg.health, healthTargets(cfg.router.Backends), health.Options{
-		Logger:    logger,
-		Transport: &http.Transport{TLSClientConfig: cfg.transport.TLS, DisableKeepAlives: true},
-		OnChange:  func(healthy []string) { applyHealthy(rt, logger, healthy) },
-		OnTransition: func(name string, up bool, _ string) {
-			transitions.WithLabelValues(name, map[bool]string{true: "up", false: "down"}[up]).Inc()
-		},
+		Logger:       logger,
+		Transport:    &http.Transport{TLSClientConfig: cfg.transport.TLS, DisableKeepAlives: true},
+		OnChange:     func(healthy []string) { applyHealthy(rt, logger, healthy) },
+		OnTransition: transitions.record,
 	})
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("starting health checks: %w", err)
+		return nil, fmt.Errorf("starting health checks: %w", err)
 	}
 	reg.MustRegister(newHealthCollector(checker))
-	return rt, checker, reg, nil
+	return &parts{router: rt, checker: checker, reg: reg, health: transitions}, nil
 }
 
 // newForwarder returns the engine that carries requests to backends.
@@ -303,7 +310,7 @@ func healthTargets(backends []router.Backend) []health.Target {
 // applyDiscovered makes the backends found in DNS the configured set: the
 // router drops removed ones at once, and the checker checks new ones, which
 // join the ring when healthy.
-func applyDiscovered(rt *router.Router, checker *health.Checker, logger *slog.Logger, found []discovery.Backend) {
+func applyDiscovered(p *parts, logger *slog.Logger, found []discovery.Backend) {
 	backends := make([]router.Backend, 0, len(found))
 	for _, d := range found {
 		b, err := router.ParseBackend(fmt.Sprintf("%s;weight=%d", d.URL, d.Weight))
@@ -313,11 +320,12 @@ func applyDiscovered(rt *router.Router, checker *health.Checker, logger *slog.Lo
 		}
 		backends = append(backends, b)
 	}
-	if err := rt.SetBackends(backends); err != nil {
+	if err := p.router.SetBackends(backends); err != nil {
 		logger.Error("applying discovered backends; keeping the previous set", "err", err)
 		return
 	}
-	if err := checker.SetTargets(healthTargets(backends)); err != nil {
+	p.health.setBackends(backends)
+	if err := p.checker.SetTargets(healthTargets(backends)); err != nil {
 		logger.Error("checking discovered backends", "err", err)
 	}
 }
