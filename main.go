@@ -122,7 +122,12 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ls listeners) e
 	// The guard sees every request head as sent, so that framing net/http
 	// would quietly normalize is refused instead.
 	clientLn = router.GuardListener(clientLn)
-	admin := newServer(adminHandler(state, p.reg), logger, cfg.server)
+	rates := newRateSampler(p.reg)
+	stopRates := runInBackground(rates.Run)
+	defer stopRates()
+	page := &statusPage{state: state, health: p.health, rates: rates, keySpec: cfg.keySpec,
+		missingKey: cfg.router.MissingKey, checks: cfg.health, logger: logger}
+	admin := newServer(adminHandler(state, p.reg, page), logger, cfg.server)
 	client := newServer(p.router, logger, cfg.server)
 	client.ConnContext = router.ConnContext
 	errc := make(chan error, 2)
