@@ -49,9 +49,11 @@ func (s *readiness) notReady() string {
 // adminHandler serves the orchestrator endpoints — /healthz answers 200
 // while the process serves; /readyz answers 200 only when a backend is
 // healthy and the replica is not shutting down, else 503 with the reason —
-// and the operator's: /metrics, /debug/route and /debug/ring.
-func adminHandler(s *readiness, reg *prometheus.Registry) http.Handler {
+// and the operator's: the status page at /, /metrics, /debug/route and
+// /debug/ring.
+func adminHandler(s *readiness, reg *prometheus.Registry, status http.Handler) http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("GET /{$}", status)
 	mux.Handle("GET /metrics", metricsHandler(reg))
 	mux.HandleFunc("GET /debug/route", debugRoute(s.router))
 	mux.HandleFunc("GET /debug/ring", debugRing(s.router, s.checker, s.engine.Load))

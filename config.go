@@ -140,8 +140,12 @@ func badVar(variable, format string, args ...any) error {
 	return &configError{variable: variable, problem: fmt.Sprintf(format, args...)}
 }
 
-// loadConfig reads and validates the PEEKROUTE_ variables in environ.
+// loadConfig reads and validates the PEEKROUTE_ variables in environ,
+// refusing any it does not know.
 func loadConfig(environ []string) (config, error) {
+	if err := checkEnvironment(environ); err != nil {
+		return config{}, err
+	}
 	s := defaultSettings()
 	err := env.ParseWithOptions(&s, env.Options{Prefix: envPrefix, Environment: env.ToMap(environ)})
 	if err != nil {

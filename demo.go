@@ -64,6 +64,7 @@ func demo(ctx context.Context, environ []string, stdout, stderr io.Writer) error
 	for i, name := range names {
 		fmt.Fprintf(stdout, "  %s  %s\n", name, backends[i])
 	}
+	fmt.Fprintf(stdout, "Status page: http://%s/\n", admin.Addr())
 	fmt.Fprintf(stdout, "Try it:\n\n  %s\n\nCtrl-C to stop.\n", demoCurl(url, demoKeys[0]))
 	return <-served
 }

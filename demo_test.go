@@ -4,13 +4,15 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 )
 
 // The demo prints a stickiness table with one row per key, every one
-// sticky, then a curl command, and stops cleanly when cancelled.
+// sticky, the status page's address, then a curl command, and stops
+// cleanly when cancelled.
 func TestDemo(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -21,6 +23,7 @@ func TestDemo(t *testing.T) {
 		pw.Close()
 	}()
 	var rows, sticky int
+	var status string
 	backends := map[string]bool{}
 	sc := bufio.NewScanner(pr)
 	for sc.Scan() {
@@ -31,6 +34,9 @@ func TestDemo(t *testing.T) {
 				sticky++
 			}
 			backends[f[1]] = true
+		}
+		if url, ok := strings.CutPrefix(line, "Status page: "); ok {
+			status = getStatusPage(url)
 		}
 		if strings.Contains(line, "curl -s") {
 			cancel()
@@ -45,4 +51,18 @@ func TestDemo(t *testing.T) {
 	if len(backends) < 2 {
 		t.Errorf("demo keys all went to %v", backends)
 	}
+	if !strings.Contains(status, `data-health="up"`) {
+		t.Errorf("the status page the demo names answered %q", status)
+	}
+}
+
+// getStatusPage fetches the page at url, or says why it could not.
+func getStatusPage(url string) string {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.Status + "\n" + string(body)
 }

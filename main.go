@@ -123,7 +123,12 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ls listeners) e
 	if cfg.tls != nil {
 		clientLn = tls.NewListener(clientLn, cfg.tls)
 	}
-	admin := newAdminServer(adminHandler(state, reg), logger)
+	rates := newRateSampler(reg)
+	stopRates := runInBackground(rates.Run)
+	defer stopRates()
+	page := &statusPage{state: state, health: p.health, rates: rates, keySpec: cfg.keySpec,
+		missingKey: cfg.router.MissingKey, checks: cfg.health, logger: logger}
+	admin := newAdminServer(adminHandler(state, reg, page), logger)
 	errc := make(chan error, 2)
 	go func() { errc <- admin.Serve(ls.admin) }()
 	go func() { errc <- client.Serve(clientLn) }()
@@ -198,13 +203,14 @@ func lookupEnv(environ []string, name string) string {
 	return ""
 }
 
-// parts are peekroute's pieces, wired to each other.
+// parts are peekroute's components, wired to each other.
 type parts struct {
 	router  *router.Router
 	checker *health.Checker
-	engine  *engine.Server
-	reg     *prometheus.Registry
-	queues  *engine.Metrics
+	engine  *engine.Server       // carries requests
+	reg     *prometheus.Registry // what they report to
+	queues  *engine.Metrics      // the engine's per-backend queue series
+	health  *healthLog           // the health transitions they went through
 }
 
 // assemble builds the router, its health checker, the engine that carries
@@ -232,17 +238,14 @@ func assemble(cfg config, logger *slog.Logger) (*parts, error) {
 		return nil, fmt.Errorf("starting the engine: %w", err)
 	}
 	p.reg.MustRegister(p.engine.Collector(p.backendNames))
-	for _, name := range p.backendNames() {
-		p.queues.Track(name)
-	}
-	transitions := newTransitionCounter(p.reg)
+	p.trackSeries(nil)
+	p.health = newHealthLog(p.reg)
+	p.health.setBackends(cfg.router.Backends)
 	p.checker, err = health.New(cfg.health, healthTargets(cfg.router.Backends), health.Options{
-		Logger:    logger,
-		Transport: &http.Transport{TLSClientConfig: cfg.engine.BackendTLS, DisableKeepAlives: true},
-		OnChange:  func(healthy []string) { applyHealthy(p, logger, healthy) },
-		OnTransition: func(name string, up bool, _ string) {
-			transitions.WithLabelValues(name, map[bool]string{true: "up", false: "down"}[up]).Inc()
-		},
+		Logger:       logger,
+		Transport:    &http.Transport{TLSClientConfig: cfg.engine.BackendTLS, DisableKeepAlives: true},
+		OnChange:     func(healthy []string) { applyHealthy(p, logger, healthy) },
+		OnTransition: p.health.record,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting health checks: %w", err)
@@ -340,6 +343,7 @@ func applyDiscovered(p *parts, logger *slog.Logger, found []discovery.Backend) {
 	}
 	p.engine.RoutesChanged()
 	p.trackSeries(before)
+	p.health.setBackends(backends)
 	if err := p.checker.SetTargets(healthTargets(backends)); err != nil {
 		logger.Error("checking discovered backends", "err", err)
 	}

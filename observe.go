@@ -81,8 +81,20 @@ type routeAnswer struct {
 	Backend   *string `json:"backend"`
 }
 
-// debugRoute answers which backend owns a key under the current ring: the
-// answer every replica with the same healthy set gives.
+// routeKey answers which backend owns key under the current ring: the
+// answer every replica with the same healthy set gives. Backend is nil
+// when no backend is healthy. /debug/route and the status page's key form
+// both answer with it.
+func routeKey(rt *router.Router, key string) routeAnswer {
+	partition, b, ok := rt.Owner([]byte(key))
+	ans := routeAnswer{Key: key, Partition: partition}
+	if ok {
+		ans.Backend = &b.Name
+	}
+	return ans
+}
+
+// debugRoute serves routeKey's answer as JSON.
 func debugRoute(rt *router.Router) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		key := r.URL.Query().Get("key")
@@ -90,12 +102,9 @@ func debugRoute(rt *router.Router) http.HandlerFunc {
 			http.Error(w, "want /debug/route?key=K", http.StatusBadRequest)
 			return
 		}
-		partition, b, ok := rt.Owner([]byte(key))
-		ans := routeAnswer{Key: key, Partition: partition}
+		ans := routeKey(rt, key)
 		status := http.StatusOK
-		if ok {
-			ans.Backend = &b.Name
-		} else {
+		if ans.Backend == nil {
 			status = http.StatusServiceUnavailable
 		}
 		writeJSON(w, status, ans)

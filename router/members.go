@@ -29,7 +29,8 @@ func (t *table) names() []string {
 
 // SetBackends replaces the configured backends (after a DNS change, say).
 // Backends that stay keep their health; new ones join the ring once
-// SetHealthy reports them healthy; removed ones leave it at once. An
+// SetHealthy reports them healthy; removed ones leave it at once. New
+// backends' metric series start at zero and removed ones' are deleted. An
 // invalid set changes nothing.
 func (rt *Router) SetBackends(backends []Backend) error {
 	byName := make(map[string]*Backend, len(backends))
@@ -53,7 +54,11 @@ func (rt *Router) SetBackends(backends []Backend) error {
 	if old := rt.table.Load(); old != nil {
 		healthy = old.healthy
 	}
-	return rt.swap(backends, byName, healthy)
+	if err := rt.swap(backends, byName, healthy); err != nil {
+		return err
+	}
+	rt.cfg.Metrics.setBackends(backends)
+	return nil
 }
 
 // SetHealthy rebuilds the ring from the named backends and swaps it in.

@@ -19,6 +19,7 @@ type Metrics struct {
 	peeked   prometheus.Histogram
 	retries  *prometheus.CounterVec // backend that failed
 	codes    [600]string            // status code label values
+	series   backendSeries          // the backends whose series exist
 }
 
 // Key look-up results.
@@ -73,8 +74,7 @@ func (m *Metrics) observe(x *engine.Exchange, st *routeState, elapsed time.Durat
 	if status > 0 && status < len(m.codes) {
 		code = m.codes[status]
 	}
-	m.requests.WithLabelValues(backend, code).Inc()
-	m.duration.WithLabelValues(backend).Observe(elapsed.Seconds())
+	m.recordRequest(backend, code, elapsed.Seconds())
 	source := st.keySource
 	if source == "" {
 		source = "none"

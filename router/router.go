@@ -222,9 +222,7 @@ func (rt *Router) Retry(x *engine.Exchange, failed *engine.Target) *engine.Targe
 		next := t.ring.Without(i)
 		b = t.byName[next.Member(next.Owner(st.partition)).Name]
 	}
-	if rt.cfg.Metrics != nil {
-		rt.cfg.Metrics.retries.WithLabelValues(failed.Name).Inc()
-	}
+	rt.cfg.Metrics.recordRetry(failed.Name)
 	st.backend = b
 	return b.target
 }
