@@ -77,6 +77,9 @@ type reader struct {
 	pools *bufPools
 	buf   *buffer
 	r, w  int // buf.b[r:w] is read and not yet consumed
+	// prev is the buffer outgrown during the current message: the head
+	// parsed from it still points into it, so it is kept until compact.
+	prev *buffer
 
 	// The raw read's function and its results, made once per
 	// connection so that a wait allocates nothing.
@@ -104,6 +107,7 @@ func (rd *reader) buffered() []byte {
 
 // release gives the buffer back when nothing is left in it.
 func (rd *reader) release() {
+	rd.dropPrev()
 	if rd.buf != nil && rd.r == rd.w {
 		rd.pools.putAny(rd.buf)
 		rd.buf, rd.r, rd.w = nil, 0, 0
@@ -112,12 +116,31 @@ func (rd *reader) release() {
 
 // drop gives the buffer back whatever it holds.
 func (rd *reader) drop() {
+	rd.dropPrev()
 	rd.pools.putAny(rd.buf)
 	rd.buf, rd.r, rd.w = nil, 0, 0
 }
 
-// compact moves the unconsumed bytes to the front of the buffer.
+// detach starts an empty buffer for what follows while keeping the current
+// one, which the parsed head may point into, until compact.
+func (rd *reader) detach() {
+	if rd.prev == nil {
+		rd.prev = rd.buf
+	} else {
+		rd.pools.putAny(rd.buf)
+	}
+	rd.buf, rd.r, rd.w = nil, 0, 0
+}
+
+func (rd *reader) dropPrev() {
+	rd.pools.putAny(rd.prev)
+	rd.prev = nil
+}
+
+// compact moves the unconsumed bytes to the front of the buffer, between
+// messages: nothing parsed before may be used after.
 func (rd *reader) compact() {
+	rd.dropPrev()
 	if rd.buf == nil || rd.r == 0 {
 		return
 	}
@@ -140,7 +163,11 @@ func (rd *reader) room() error {
 	}
 	big := rd.pools.large.get()
 	copy(big.b, rd.buf.b[:rd.w])
-	rd.pools.putAny(rd.buf)
+	if rd.prev == nil {
+		rd.prev = rd.buf // what was parsed from it stays valid
+	} else {
+		rd.pools.putAny(rd.buf) // the parsed head lives in prev
+	}
 	rd.buf = big
 	return nil
 }

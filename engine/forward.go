@@ -228,7 +228,8 @@ func (c *clientConn) streamBody(bc *backendConn) (err error, clientSide bool) {
 			continue
 		}
 		if len(c.in.buffered()) == 0 {
-			c.in.r, c.in.w, c.peekEnd = 0, 0, 0
+			c.in.detach() // the head stays readable for the log and any answer
+			c.peekEnd = 0
 			c.setReadDeadline(idle)
 			limit := 0
 			if c.reqBody.kind == h1.LengthBody {

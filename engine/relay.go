@@ -204,7 +204,7 @@ func (c *clientConn) relayMore(bc *backendConn, body *framing) error {
 		return err
 	}
 	if len(bc.in.buffered()) == 0 {
-		bc.in.r, bc.in.w = 0, 0
+		bc.in.detach() // the response head stays readable
 		bc.setReadDeadline(idle)
 		limit := 0
 		if body.kind == h1.LengthBody {

@@ -506,3 +506,49 @@ func deadBackend(t *testing.T) router.Backend {
 	}
 	return b
 }
+
+// Many connections peeking deep into their bodies at once: each request's
+// head grows its buffer while the other connections recycle theirs, and
+// every backend still gets each request's own head and body.
+func TestDeepKeysConcurrently(t *testing.T) {
+	bs := startBackends(t, 3)
+	_, url := startRouter(t, bs.backends)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	defer client.CloseIdleConnections()
+	var wg sync.WaitGroup
+	want := sync.Map{}
+	for c := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 30 {
+				key := fmt.Sprintf("deep-%d-%d", c, i)
+				body := envelope(key, 20<<10, 44<<10)
+				want.Store(key, sha(body))
+				req, _ := http.NewRequest(http.MethodPost, url+"/ussd/"+key, bytes.NewReader(body))
+				req.Header.Set("X-Test-Key", key)
+				resp, err := client.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					t.Errorf("%s: status %d", key, resp.StatusCode)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	got := bs.received()
+	if len(got) != 16*30 {
+		t.Fatalf("backends received %d requests, want %d", len(got), 16*30)
+	}
+	for _, r := range got {
+		w, _ := want.Load(r.key)
+		if r.path != "/ussd/"+r.key || r.sha != w {
+			t.Errorf("%s: backend got path %q and a body that differs: %v", r.key, r.path, r.sha != w)
+		}
+	}
+}
