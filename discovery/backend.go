@@ -6,18 +6,16 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
-)
 
-// MaxWeight is the largest backend weight; SRV weights above it are
-// clamped to it.
-const MaxWeight = 100
+	"github.com/peekroute/peekroute/hashring"
+)
 
 // Backend is one member of the set behind a name.
 type Backend struct {
 	// URL names the backend by scheme, address and port, normalized:
 	// "http://10.0.0.7:8080", "https://[fd00::1]:8443".
 	URL string
-	// Weight is the backend's relative share, 1..MaxWeight.
+	// Weight is the backend's relative share, 1..hashring.MaxWeight.
 	Weight int
 }
 
@@ -28,9 +26,10 @@ type member struct {
 	weight int
 }
 
-// clampWeight maps an SRV weight onto 1..MaxWeight.
+// clampWeight maps an SRV weight onto the weights a ring member may have,
+// 1..hashring.MaxWeight.
 func clampWeight(w uint16) int {
-	return min(max(int(w), 1), MaxWeight)
+	return min(max(int(w), 1), hashring.MaxWeight)
 }
 
 // memberSet sorts members by address then port, merges duplicates keeping

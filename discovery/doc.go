@@ -1,7 +1,8 @@
 // Package discovery turns a DNS name into a member set: the addresses and
 // ports of the backends behind the name, with their weights. It knows
-// nothing of rings, health checks or routing; it only answers "who is
-// behind this name right now", the same way on every replica.
+// nothing of health checks or routing, and of rings only the largest weight
+// a member may have; it only answers "who is behind this name right now",
+// the same way on every replica.
 //
 // # Names
 //
@@ -14,12 +15,13 @@
 //   - _service._proto.name — an SRV name, for example
 //     _http._tcp.soap-backend.default.svc.cluster.local. Each SRV target's
 //     A and AAAA records are backends at the port of its SRV record. The
-//     SRV weight becomes the backend weight, clamped to 1..MaxWeight (a
-//     weight of 0 counts as 1). Only the records of the lowest priority
-//     present are used: the others are fallbacks that peekroute does not
-//     need, since unhealthy backends are left out by health checks rather
-//     than by DNS. Addresses the server supplies in the additional section
-//     of the SRV answer are used as given; other targets are looked up.
+//     SRV weight becomes the backend weight, clamped to
+//     1..hashring.MaxWeight (a weight of 0 counts as 1). Only the records
+//     of the lowest priority present are used: the others are fallbacks
+//     that peekroute does not need, since unhealthy backends are left out
+//     by health checks rather than by DNS. Addresses the server supplies in
+//     the additional section of the SRV answer are used as given; other
+//     targets are looked up.
 //
 // The scheme is never inferred from the service label: "_https._tcp.x"
 // still means http backends unless written "https://_https._tcp.x".
