@@ -18,6 +18,9 @@ func TestConnectionCapKeepsAdminAnswering(t *testing.T) {
 	b := newBackend(t, "b0", nil)
 	inst := startInstance(t, ev, "PEEKROUTE_BACKENDS="+b.url(), "PEEKROUTE_MAX_CONNS=2")
 	ev.waitFor(t, "ring rebuilt", "healthy", 1)
+	// Ready fires just after the ring has its first healthy set; wait for
+	// it, or the /readyz asserted below could still be 503.
+	waitStatus(t, inst.admin+"/readyz", http.StatusOK)
 	addr := strings.TrimPrefix(inst.url, "http://")
 	body := "<Envelope><Body><sessionId>cap</sessionId></Body></Envelope>"
 	request := fmt.Sprintf("POST /ussd HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
