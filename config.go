@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/peekroute/peekroute/extract"
 	"github.com/peekroute/peekroute/hashring"
 	"github.com/peekroute/peekroute/health"
+	"github.com/peekroute/peekroute/internal/setting"
 	"github.com/peekroute/peekroute/router"
 )
 
@@ -26,24 +28,29 @@ const envPrefix = "PEEKROUTE_"
 // settings is the environment as written; see the configuration table in
 // README.md. Variables not set keep the defaults filled in by
 // defaultSettings.
+//
+// A field tag names the package Config fields the variable sets, as
+// package.Field (package.Outer.Inner for a nested one): when a package
+// finds such a field out of range, blame reports its error against the
+// variable.
 type settings struct {
 	ListenAddr  string        `env:"LISTEN_ADDR"`
-	Backends    []string      `env:"BACKENDS"`
-	BackendsDNS string        `env:"BACKENDS_DNS"`
-	DNSServer   string        `env:"DNS_SERVER"`
-	DNSInterval time.Duration `env:"DNS_INTERVAL"`
-	Key         string        `env:"KEY"`
-	PeekLimit   int           `env:"PEEK_LIMIT"`
-	MissingKey  string        `env:"MISSING_KEY"`
-	LoadFactor  float64       `env:"LOAD_FACTOR"`
-	Partitions  int           `env:"PARTITIONS"`
-	Replication int           `env:"REPLICATION"`
+	Backends    []string      `env:"BACKENDS" field:"router.Backends"`
+	BackendsDNS string        `env:"BACKENDS_DNS" field:"discovery.Target"`
+	DNSServer   string        `env:"DNS_SERVER" field:"discovery.Server"`
+	DNSInterval time.Duration `env:"DNS_INTERVAL" field:"discovery.Interval"`
+	Key         string        `env:"KEY" field:"router.Key"`
+	PeekLimit   int           `env:"PEEK_LIMIT" field:"router.PeekLimit"`
+	MissingKey  string        `env:"MISSING_KEY" field:"router.MissingKey"`
+	LoadFactor  float64       `env:"LOAD_FACTOR" field:"router.Ring.Load"`
+	Partitions  int           `env:"PARTITIONS" field:"router.Ring.Partitions"`
+	Replication int           `env:"REPLICATION" field:"router.Ring.Replication"`
 
-	HealthPath     string        `env:"HEALTH_PATH"`
-	HealthInterval time.Duration `env:"HEALTH_INTERVAL"`
-	HealthTimeout  time.Duration `env:"HEALTH_TIMEOUT"`
-	HealthRise     int           `env:"HEALTH_RISE"`
-	HealthFall     int           `env:"HEALTH_FALL"`
+	HealthPath     string        `env:"HEALTH_PATH" field:"health.Path"`
+	HealthInterval time.Duration `env:"HEALTH_INTERVAL" field:"health.Interval"`
+	HealthTimeout  time.Duration `env:"HEALTH_TIMEOUT" field:"health.Timeout"`
+	HealthRise     int           `env:"HEALTH_RISE" field:"health.Rise"`
+	HealthFall     int           `env:"HEALTH_FALL" field:"health.Fall"`
 
 	ReadHeaderTimeout time.Duration `env:"READ_HEADER_TIMEOUT"`
 	IdleTimeout       time.Duration `env:"IDLE_TIMEOUT"`
@@ -140,6 +147,24 @@ func badVar(variable, format string, args ...any) error {
 	return &configError{variable: variable, problem: fmt.Sprintf(format, args...)}
 }
 
+// blame reports err, from validating the Config of package pkg, against
+// the variable whose field tag names the field at fault; an error that
+// names no field, or one no variable sets, is returned as it is.
+func blame(pkg string, err error) error {
+	var se *setting.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	st := reflect.TypeFor[settings]()
+	for i := range st.NumField() {
+		f := st.Field(i)
+		if slices.Contains(strings.Split(f.Tag.Get("field"), ","), pkg+"."+se.Field) {
+			return badVar(f.Tag.Get("env"), "%s", se.Problem)
+		}
+	}
+	return err
+}
+
 // loadConfig reads and validates the PEEKROUTE_ variables in environ,
 // refusing any it does not know.
 func loadConfig(environ []string) (config, error) {
@@ -182,20 +207,10 @@ func (s settings) validate() (config, error) {
 	if err = s.validateBackends(&c); err != nil {
 		return c, err
 	}
-	if err = s.validateKey(&c.router); err != nil {
+	if err = s.routerConfig(&c.router); err != nil {
 		return c, err
 	}
 	c.keySpec = s.Key
-	if s.PeekLimit < 1 || s.PeekLimit > 64<<20 {
-		return c, badVar("PEEK_LIMIT", "must be from 1 to %d bytes, got %d", 64<<20, s.PeekLimit)
-	}
-	c.router.PeekLimit = s.PeekLimit
-	if c.router.MissingKey, err = router.ParseMissingKeyPolicy(s.MissingKey); err != nil {
-		return c, badVar("MISSING_KEY", "%v", err)
-	}
-	if c.router.Ring, err = s.ringConfig(c.router.Backends); err != nil {
-		return c, err
-	}
 	if c.health, err = s.healthConfig(); err != nil {
 		return c, err
 	}
@@ -214,20 +229,7 @@ func (s settings) validate() (config, error) {
 
 func (s settings) healthConfig() (health.Config, error) {
 	hc := health.Config{Path: s.HealthPath, Interval: s.HealthInterval, Timeout: s.HealthTimeout, Rise: s.HealthRise, Fall: s.HealthFall}
-	switch {
-	case hc.Interval <= 0:
-		return hc, badVar("HEALTH_INTERVAL", "must be positive, got %v", hc.Interval)
-	case hc.Timeout <= 0:
-		return hc, badVar("HEALTH_TIMEOUT", "must be positive, got %v", hc.Timeout)
-	case hc.Rise < 1:
-		return hc, badVar("HEALTH_RISE", "must be at least 1, got %d", hc.Rise)
-	case hc.Fall < 1:
-		return hc, badVar("HEALTH_FALL", "must be at least 1, got %d", hc.Fall)
-	}
-	if err := hc.Validate(); err != nil {
-		return hc, badVar("HEALTH_PATH", "%v", err)
-	}
-	return hc, nil
+	return hc, blame("health", hc.Validate())
 }
 
 // loadTLS reads the client listener's certificate and the CA that backend
@@ -341,80 +343,39 @@ func (s settings) validateBackends(c *config) error {
 	case len(s.Backends) > 0 && s.BackendsDNS != "":
 		return badVar("BACKENDS_DNS", "set either it or PEEKROUTE_BACKENDS, not both")
 	case s.BackendsDNS == "":
+		if len(s.Backends) == 0 {
+			return badVar("BACKENDS", "required (or PEEKROUTE_BACKENDS_DNS): a comma-separated list of http:// or https:// URLs")
+		}
 		var err error
-		c.router.Backends, err = parseBackends(s.Backends)
-		return err
+		if c.router.Backends, err = router.ParseBackends(s.Backends); err != nil {
+			return badVar("BACKENDS", "%v", err)
+		}
+		return nil
 	}
 	dc := discovery.DefaultConfig()
 	dc.Target, dc.Server, dc.Interval = s.BackendsDNS, s.DNSServer, s.DNSInterval
-	if _, err := discovery.ParseTarget(dc.Target); err != nil {
-		return badVar("BACKENDS_DNS", "%v", err)
-	}
 	if err := dc.Validate(); err != nil {
-		if dc.Interval <= 0 {
-			return badVar("DNS_INTERVAL", "must be positive, got %v", dc.Interval)
-		}
-		return badVar("DNS_SERVER", "%v", err)
+		return blame("discovery", err)
 	}
 	c.discovery = &dc
 	return nil
 }
 
-func parseBackends(entries []string) ([]router.Backend, error) {
-	if len(entries) == 0 {
-		return nil, badVar("BACKENDS", "required (or PEEKROUTE_BACKENDS_DNS): a comma-separated list of http:// or https:// URLs")
-	}
-	backends := make([]router.Backend, 0, len(entries))
-	seen := make(map[string]string, len(entries))
-	for _, entry := range entries {
-		b, err := router.ParseBackend(entry)
-		if err != nil {
-			return nil, badVar("BACKENDS", "%v", err)
-		}
-		if first, dup := seen[b.Name]; dup {
-			return nil, badVar("BACKENDS", "%q and %q are the same backend %s", first, strings.TrimSpace(entry), b.Name)
-		}
-		seen[b.Name] = strings.TrimSpace(entry)
-		backends = append(backends, b)
-	}
-	return backends, nil
-}
-
-func (s settings) validateKey(rc *router.Config) error {
+// routerConfig fills in where the key is, the peek limit, the missing-key
+// policy and the ring's shape, next to the backends already in rc, and has
+// the router check them all.
+func (s settings) routerConfig(rc *router.Config) error {
 	if strings.TrimSpace(s.Key) == "" {
 		return badVar("KEY", "required: where the key is, e.g. xml:sessionId or header:X-Session-Id,json:session.id")
 	}
-	sources, err := extract.ParseSources(s.Key)
-	if err != nil {
+	var err error
+	if rc.Key, err = extract.ParseSources(s.Key); err != nil {
 		return badVar("KEY", "%v", err)
 	}
-	rc.Key = sources
-	return nil
-}
-
-// maxRingPoints bounds the points on the ring (backends, counting weights,
-// times replication): about a second to build at this size.
-const maxRingPoints = 4 << 20
-
-// ringConfig checks every condition under which a ring could not be built,
-// so that a bad shape fails here with the variable's name, never later.
-func (s settings) ringConfig(backends []router.Backend) (hashring.Config, error) {
-	cfg := hashring.Config{Partitions: s.Partitions, Replication: s.Replication, Load: s.LoadFactor}
-	units := 0
-	for _, b := range backends {
-		units += b.Weight
+	if rc.MissingKey, err = router.ParseMissingKeyPolicy(s.MissingKey); err != nil {
+		return badVar("MISSING_KEY", "%v", err)
 	}
-	switch {
-	case !(s.LoadFactor > 1) || s.LoadFactor > 100:
-		return cfg, badVar("LOAD_FACTOR", "must be greater than 1 (and at most 100), got %v", s.LoadFactor)
-	case s.Replication < 1 || s.Replication > 10000:
-		return cfg, badVar("REPLICATION", "must be from 1 to 10000, got %d", s.Replication)
-	case s.Partitions < 1 || s.Partitions > 1<<22:
-		return cfg, badVar("PARTITIONS", "must be from 1 to %d, got %d", 1<<22, s.Partitions)
-	case units > s.Partitions:
-		return cfg, badVar("PARTITIONS", "%d is fewer than the %d backends (counting weights); every backend needs a partition", s.Partitions, units)
-	case units*s.Replication > maxRingPoints:
-		return cfg, badVar("REPLICATION", "%d points for each of %d backends (counting weights) is more than %d in all; a ring that size takes too long to rebuild", s.Replication, units, maxRingPoints)
-	}
-	return cfg, cfg.Validate(units)
+	rc.PeekLimit = s.PeekLimit
+	rc.Ring = hashring.Config{Partitions: s.Partitions, Replication: s.Replication, Load: s.LoadFactor}
+	return blame("router", rc.Validate())
 }

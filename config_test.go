@@ -3,8 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/peekroute/peekroute/discovery"
+	"github.com/peekroute/peekroute/health"
+	"github.com/peekroute/peekroute/router"
 )
 
 func TestLoadConfigRejects(t *testing.T) {
@@ -73,4 +78,48 @@ func TestUnknownCommand(t *testing.T) {
 	if code := run(context.Background(), []string{"serve-please"}, nil, &stdout, &stderr); code != exitUsage {
 		t.Errorf("exit status %d, want %d", code, exitUsage)
 	}
+}
+
+// Every field tag of settings names a field of the package Config it
+// says, so that blame finds the variable of every field a package names.
+func TestFieldTagsNameConfigFields(t *testing.T) {
+	configs := map[string]reflect.Type{
+		"health":    reflect.TypeFor[health.Config](),
+		"discovery": reflect.TypeFor[discovery.Config](),
+		"router":    reflect.TypeFor[router.Config](),
+	}
+	st := reflect.TypeFor[settings]()
+	for i := range st.NumField() {
+		tag := st.Field(i).Tag.Get("field")
+		if tag == "" {
+			continue
+		}
+		for _, path := range strings.Split(tag, ",") {
+			pkg, field, _ := strings.Cut(path, ".")
+			typ, ok := configs[pkg]
+			if !ok {
+				t.Errorf("%s: field %q: no package %q", st.Field(i).Name, path, pkg)
+				continue
+			}
+			if !hasField(typ, field) {
+				t.Errorf("%s: field %q: %s has no field %s", st.Field(i).Name, path, typ, field)
+			}
+		}
+	}
+}
+
+// hasField reports whether the struct typ has the field path names, a
+// nested one as Outer.Inner.
+func hasField(typ reflect.Type, path string) bool {
+	for name := range strings.SplitSeq(path, ".") {
+		if typ.Kind() != reflect.Struct {
+			return false
+		}
+		f, ok := typ.FieldByName(name)
+		if !ok {
+			return false
+		}
+		typ = f.Type
+	}
+	return true
 }

@@ -12,7 +12,7 @@ import (
 
 func mustBackends(t *testing.T, urls ...string) []router.Backend {
 	t.Helper()
-	bs, err := parseBackends(urls)
+	bs, err := router.ParseBackends(urls)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,8 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/peekroute/peekroute/internal/setting"
 )
 
 // Config says what to watch and how often.
@@ -34,23 +37,24 @@ func DefaultConfig() Config {
 	return Config{Interval: 5 * time.Second, Timeout: 2 * time.Second, EmptyAfter: 3}
 }
 
-// Validate reports the first setting that cannot work.
+// Validate reports the first setting that cannot work, as a
+// *setting.Error naming its field.
 func (c Config) Validate() error {
-	if _, err := ParseTarget(c.Target); err != nil {
-		return err
+	if _, err := parseTarget(strings.TrimSpace(c.Target)); err != nil {
+		return setting.Errorf("Target", "discovery target", "%q: %v", c.Target, err)
 	}
 	if c.Server != "" {
 		if _, _, err := net.SplitHostPort(c.Server); err != nil {
-			return fmt.Errorf("dns server %q: want host:port: %w", c.Server, err)
+			return setting.Errorf("Server", "dns server", "%q: want host:port: %v", c.Server, err)
 		}
 	}
 	switch {
 	case c.Interval <= 0:
-		return fmt.Errorf("dns interval must be positive, got %v", c.Interval)
+		return setting.Errorf("Interval", "dns interval", "must be positive, got %v", c.Interval)
 	case c.Timeout <= 0:
-		return fmt.Errorf("dns timeout must be positive, got %v", c.Timeout)
+		return setting.Errorf("Timeout", "dns timeout", "must be positive, got %v", c.Timeout)
 	case c.EmptyAfter < 0:
-		return fmt.Errorf("dns empty-answer count must not be negative, got %d", c.EmptyAfter)
+		return setting.Errorf("EmptyAfter", "dns empty-answer count", "must not be negative, got %d", c.EmptyAfter)
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/peekroute/peekroute/internal/setting"
 )
 
 // Config says how targets are checked.
@@ -32,20 +34,21 @@ func DefaultConfig() Config {
 	return Config{Interval: 2 * time.Second, Timeout: time.Second, Rise: 2, Fall: 3}
 }
 
-// Validate reports the first field that is out of range.
+// Validate reports the first field that is out of range, as a
+// *setting.Error naming it.
 func (c Config) Validate() error {
 	switch {
 	case c.Interval <= 0:
-		return fmt.Errorf("health check interval must be positive, got %v", c.Interval)
+		return setting.Errorf("Interval", "health check interval", "must be positive, got %v", c.Interval)
 	case c.Timeout <= 0:
-		return fmt.Errorf("health check timeout must be positive, got %v", c.Timeout)
+		return setting.Errorf("Timeout", "health check timeout", "must be positive, got %v", c.Timeout)
 	case c.Rise < 1:
-		return fmt.Errorf("health check rise must be at least 1, got %d", c.Rise)
+		return setting.Errorf("Rise", "health check rise", "must be at least 1, got %d", c.Rise)
 	case c.Fall < 1:
-		return fmt.Errorf("health check fall must be at least 1, got %d", c.Fall)
+		return setting.Errorf("Fall", "health check fall", "must be at least 1, got %d", c.Fall)
 	}
 	if _, err := parsePath(c.Path); err != nil {
-		return fmt.Errorf("health check path: %w", err)
+		return setting.Errorf("Path", "health check path", "%v", err)
 	}
 	return nil
 }
@@ -115,15 +118,15 @@ func (t Target) checkURL(path *url.URL) *url.URL {
 }
 
 func validateTargets(targets []Target) error {
-	seen := make(map[string]bool, len(targets))
-	for _, t := range targets {
+	names := make([]string, len(targets))
+	for i, t := range targets {
 		if err := t.validate(); err != nil {
 			return err
 		}
-		if seen[t.Name] {
-			return fmt.Errorf("target %s is listed twice", t.Name)
-		}
-		seen[t.Name] = true
+		names[i] = t.Name
+	}
+	if _, i, dup := setting.Duplicate(names); dup {
+		return fmt.Errorf("target %s is listed twice", names[i])
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/peekroute/peekroute/engine"
 	"github.com/peekroute/peekroute/hashring"
+	"github.com/peekroute/peekroute/internal/setting"
 )
 
 // Backend is one upstream service instance.
@@ -52,6 +53,47 @@ func ParseBackend(entry string) (Backend, error) {
 		return Backend{}, fmt.Errorf("backend %q: %w", entry, err)
 	}
 	return Backend{Name: u.String(), URL: u, Weight: weight, target: newTarget(u, weight)}, nil
+}
+
+// ParseBackends parses a list of backend entries, each as ParseBackend
+// does, and refuses two entries that name the same backend, however they
+// spell it.
+func ParseBackends(entries []string) ([]Backend, error) {
+	backends := make([]Backend, len(entries))
+	names := make([]string, len(entries))
+	for i, entry := range entries {
+		b, err := ParseBackend(entry)
+		if err != nil {
+			return nil, err
+		}
+		backends[i], names[i] = b, b.Name
+	}
+	if i, j, dup := setting.Duplicate(names); dup {
+		return nil, fmt.Errorf("%q and %q are the same backend %s", strings.TrimSpace(entries[i]), strings.TrimSpace(entries[j]), names[i])
+	}
+	return backends, nil
+}
+
+// listedOnce refuses a set of backends that lists one twice.
+func listedOnce(backends []Backend) error {
+	names := make([]string, len(backends))
+	for i, b := range backends {
+		names[i] = b.Name
+	}
+	if _, i, dup := setting.Duplicate(names); dup {
+		return fmt.Errorf("backend %s is listed twice", names[i])
+	}
+	return nil
+}
+
+// weightUnits is how many units of weight backends have in all: the
+// members of a ring where every one of them is healthy.
+func weightUnits(backends []Backend) int {
+	units := 0
+	for _, b := range backends {
+		units += max(b.Weight, 1)
+	}
+	return units
 }
 
 func parseWeight(params string) (int, error) {

@@ -2,6 +2,7 @@ package router
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/peekroute/peekroute/engine"
 	"github.com/peekroute/peekroute/extract"
@@ -20,10 +21,26 @@ type keyFinder struct {
 	build   func() *extract.Chain
 }
 
-func newKeyFinder(sources []extract.Source) (*keyFinder, error) {
-	if len(sources) == 0 {
-		return nil, errors.New("no key source")
+// checkNames refuses a header or cookie source whose name is not an RFC
+// 9110 token, which no field or cookie name can be. extract parses sources
+// without knowing HTTP; the router, which looks them up, knows it.
+func checkNames(sources []extract.Source) error {
+	for _, s := range sources {
+		if s.Kind != extract.Header && s.Kind != extract.Cookie {
+			continue
+		}
+		for i := range len(s.Name) {
+			if !h1.IsToken(s.Name[i]) {
+				return fmt.Errorf("key source %q: %q is not a valid %s name", s.String(), s.Name, s.Kind)
+			}
+		}
 	}
+	return nil
+}
+
+// newKeyFinder returns a finder for sources, which Config.Validate has
+// checked.
+func newKeyFinder(sources []extract.Source) (*keyFinder, error) {
 	kf := &keyFinder{sources: sources, labels: make([]string, len(sources)), chains: make(chan *extract.Chain, 1024)}
 	for i, s := range sources {
 		kf.labels[i] = s.String()

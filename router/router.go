@@ -14,59 +14,7 @@ import (
 
 	"github.com/peekroute/peekroute/engine"
 	"github.com/peekroute/peekroute/extract"
-	"github.com/peekroute/peekroute/hashring"
 )
-
-// MissingKeyPolicy says what happens to a request whose key is not found.
-type MissingKeyPolicy uint8
-
-const (
-	// Spread forwards keyless requests anyway, spread over the healthy
-	// backends in proportion to the partitions they own.
-	Spread MissingKeyPolicy = iota
-	// Reject answers keyless requests with 400.
-	Reject
-)
-
-// ParseMissingKeyPolicy parses "spread" or "reject".
-func ParseMissingKeyPolicy(s string) (MissingKeyPolicy, error) {
-	switch s {
-	case "spread":
-		return Spread, nil
-	case "reject":
-		return Reject, nil
-	}
-	return 0, fmt.Errorf("unknown missing-key policy %q (want spread or reject)", s)
-}
-
-// Config is what a Router needs.
-type Config struct {
-	// Backends is every configured backend at start; SetBackends changes
-	// the set later. They are all in the ring until SetHealthy says which
-	// of them are healthy.
-	Backends []Backend
-	// Ring is the shape of the ring.
-	Ring hashring.Config
-	// Key lists where the key may be, in order of preference, as
-	// extract.ParseSources returns it.
-	Key []extract.Source
-	// PeekLimit is the most body bytes read while looking for the key.
-	PeekLimit int
-	// MissingKey is what happens when the key is not found.
-	MissingKey MissingKeyPolicy
-	// Logger receives one line per routing fault; nil: slog.Default().
-	Logger *slog.Logger
-	// OnBackendFailure, when set, hears of every failure of a backend's
-	// own on a real request (passive health).
-	OnBackendFailure func(backend string, err error)
-	// Metrics, when set, records every request.
-	Metrics *Metrics
-	// AccessLog logs one line per request at level Info.
-	AccessLog bool
-	// LogKeys adds the raw key to access log lines; otherwise only a
-	// short hash of it appears (keys are often phone numbers).
-	LogKeys bool
-}
 
 // Router is the engine's Policy: it routes each request by its key to the
 // key's owner on the ring of healthy backends.
@@ -85,10 +33,11 @@ type Router struct {
 	noKey     *engine.StatusError
 }
 
-// New returns a Router with every configured backend in its ring.
+// New returns a Router with every configured backend in its ring, or the
+// error of cfg.Validate.
 func New(cfg Config) (*Router, error) {
-	if cfg.PeekLimit <= 0 {
-		return nil, fmt.Errorf("peek limit must be positive, got %d", cfg.PeekLimit)
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	keys, err := newKeyFinder(cfg.Key)
 	if err != nil {

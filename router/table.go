@@ -33,20 +33,17 @@ func (t *table) names() []string {
 // backends' metric series start at zero and removed ones' are deleted. An
 // invalid set changes nothing.
 func (rt *Router) SetBackends(backends []Backend) error {
-	byName := make(map[string]*Backend, len(backends))
-	backends = slices.Clone(backends)
-	units := 0
-	for i := range backends {
-		b := &backends[i]
-		if _, dup := byName[b.Name]; dup {
-			return fmt.Errorf("backend %s is listed twice", b.Name)
-		}
-		byName[b.Name] = b
-		units += max(b.Weight, 1)
+	if err := listedOnce(backends); err != nil {
+		return err
 	}
 	// Every backend may be healthy at once: the ring must have room.
-	if err := rt.cfg.Ring.Validate(units); err != nil {
+	if err := rt.cfg.Ring.Validate(weightUnits(backends)); err != nil {
 		return fmt.Errorf("backends do not fit the ring: %w", err)
+	}
+	backends = slices.Clone(backends)
+	byName := make(map[string]*Backend, len(backends))
+	for i := range backends {
+		byName[backends[i].Name] = &backends[i]
 	}
 	rt.update.Lock()
 	defer rt.update.Unlock()
