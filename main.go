@@ -126,7 +126,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ls listeners) e
 	rates := newRateSampler(reg)
 	stopRates := runInBackground(rates.Run)
 	defer stopRates()
-	page := &statusPage{state: state, health: p.health, rates: rates, keySpec: cfg.keySpec,
+	page := &statusPage{state: state, history: p.history, rates: rates, keySpec: cfg.keySpec,
 		missingKey: cfg.router.MissingKey, checks: cfg.health, logger: logger}
 	admin := newAdminServer(adminHandler(state, reg, page), logger)
 	errc := make(chan error, 2)
@@ -210,7 +210,7 @@ type parts struct {
 	engine  *engine.Server       // carries requests
 	reg     *prometheus.Registry // what they report to
 	queues  *engine.Metrics      // the engine's per-backend queue series
-	health  *healthLog           // the health transitions they went through
+	history *health.History      // the health transitions they went through
 }
 
 // assemble builds the router, its health checker, the engine that carries
@@ -239,18 +239,20 @@ func assemble(cfg config, logger *slog.Logger) (*parts, error) {
 	}
 	p.reg.MustRegister(p.engine.Collector(p.backendNames))
 	p.trackSeries(nil)
-	p.health = newHealthLog(p.reg)
-	p.health.setBackends(cfg.router.Backends)
+	if p.history, err = health.NewHistory(p.reg); err != nil {
+		return nil, fmt.Errorf("registering metrics: %w", err)
+	}
+	p.history.SetTargets(p.backendNames())
 	p.checker, err = health.New(cfg.health, healthTargets(cfg.router.Backends), health.Options{
 		Logger:       logger,
 		Transport:    &http.Transport{TLSClientConfig: cfg.engine.BackendTLS, DisableKeepAlives: true},
 		OnChange:     func(healthy []string) { applyHealthy(p, logger, healthy) },
-		OnTransition: p.health.record,
+		OnTransition: p.history.Record,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting health checks: %w", err)
 	}
-	p.reg.MustRegister(newHealthCollector(p.checker))
+	p.reg.MustRegister(p.checker.Collector())
 	return p, nil
 }
 
@@ -330,7 +332,7 @@ func applyDiscovered(p *parts, logger *slog.Logger, found []discovery.Backend) {
 	before := p.backendNames()
 	backends := make([]router.Backend, 0, len(found))
 	for _, d := range found {
-		b, err := router.ParseBackend(fmt.Sprintf("%s;weight=%d", d.URL, d.Weight))
+		b, err := router.NewBackend(d.URL, d.Weight)
 		if err != nil {
 			logger.Error("discovered backend", "url", d.URL, "err", err)
 			continue
@@ -343,7 +345,7 @@ func applyDiscovered(p *parts, logger *slog.Logger, found []discovery.Backend) {
 	}
 	p.engine.RoutesChanged()
 	p.trackSeries(before)
-	p.health.setBackends(backends)
+	p.history.SetTargets(p.backendNames())
 	if err := p.checker.SetTargets(healthTargets(backends)); err != nil {
 		logger.Error("checking discovered backends", "err", err)
 	}

@@ -49,7 +49,7 @@ func scriptHash(js string) string {
 // and key sources in force, and which backend owns a key. It only reads.
 type statusPage struct {
 	state      *readiness
-	health     *healthLog
+	history    *health.History
 	rates      *rateSampler
 	keySpec    string
 	missingKey router.MissingKeyPolicy
@@ -67,10 +67,10 @@ type statusView struct {
 	Checks      string
 	Ring        ringShape
 	Backends    []backendRow
-	RatesOver   time.Duration // 0 until two samples have been taken
-	Transitions []transition  // newest first
-	Asked       bool          // a key was asked for (it may be empty)
-	Answer      routeAnswer   // routeKey's answer, when a non-empty key was asked for
+	RatesOver   time.Duration       // 0 until two samples have been taken
+	Transitions []health.Transition // newest first
+	Asked       bool                // a key was asked for (it may be empty)
+	Answer      routeAnswer         // routeKey's answer, when a non-empty key was asked for
 	Script      template.JS
 }
 
@@ -148,7 +148,7 @@ func (p *statusPage) view(now time.Time, asked bool, key string) statusView {
 		MissingKey:  missingKeyWord(p.missingKey),
 		Checks:      describeChecks(p.checks),
 		Ring:        ringShape{Partitions: cfg.Partitions, Replication: cfg.Replication, LoadFactor: cfg.Load, LoadBound: ring.LoadBound(), Members: ring.Len()},
-		Transitions: p.health.latest(),
+		Transitions: p.history.Latest(),
 		Asked:       asked,
 		Script:      template.JS(statusJS),
 	}

@@ -18,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"golang.org/x/net/html"
+
+	"github.com/peekroute/peekroute/health"
 )
 
 // getPage fetches an admin page, failing unless it is 200 HTML.
@@ -50,20 +52,6 @@ func getRing(t *testing.T, admin string) ringAnswer {
 		t.Fatal(err)
 	}
 	return ring
-}
-
-func getRoute(t *testing.T, admin, key string) routeAnswer {
-	t.Helper()
-	var ans routeAnswer
-	resp, err := http.Get(admin + "/debug/route?key=" + url.QueryEscape(key))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil {
-		t.Fatal(err)
-	}
-	return ans
 }
 
 // The page lists every configured backend with its health and its share
@@ -221,7 +209,7 @@ func TestStatusPageEscapes(t *testing.T) {
 			Now: now, Refresh: 5, NotReady: hostile, KeySources: hostile, MissingKey: hostile, Checks: hostile,
 			Backends: []backendRow{{Name: hostile, Weight: 1, Health: "down", Since: now, LastError: hostile,
 				Rate: &backendRate{PerSecond: 1, ErrorShare: 0.5, Over: time.Minute}}},
-			Transitions: []transition{{At: now, Backend: hostile, Reason: hostile}},
+			Transitions: []health.Transition{{At: now, Target: hostile, Reason: hostile}},
 			Asked:       true, Answer: routeAnswer{Key: hostile, Backend: &backend},
 			Script: template.JS(statusJS),
 		}
@@ -265,7 +253,7 @@ func TestStatusPageRates(t *testing.T) {
 	go func() { served <- p.engine.Serve(ln) }()
 	defer func() { p.engine.Close(); <-served }()
 	rates := newRateSampler(p.reg)
-	page := &statusPage{state: &readiness{checker: p.checker, router: p.router, engine: p.engine}, health: p.health, rates: rates, logger: logger}
+	page := &statusPage{state: &readiness{checker: p.checker, router: p.router, engine: p.engine}, history: p.history, rates: rates, logger: logger}
 	t0 := time.Now()
 	rates.sample(t0)
 	for i := range 40 {

@@ -14,6 +14,10 @@
 // set (the sorted names of the targets that are up) is delivered to the
 // OnChange callback, in order, from a single goroutine.
 //
+// What health reports to operators lives here too: Checker.Collector
+// exports each target's state as peekroute_backend_up, and a History, fed
+// by OnTransition, counts transitions and keeps the latest ones.
+//
 // health must never know about rings, keys or request routing: it reports
 // the healthy set and the caller decides what to do with it.
 package health

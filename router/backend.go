@@ -48,9 +48,23 @@ func ParseBackend(entry string) (Backend, error) {
 	if err != nil {
 		return Backend{}, fmt.Errorf("backend %q: %w", entry, err)
 	}
-	u, err := normalizeURL(raw)
+	b, err := NewBackend(raw, weight)
 	if err != nil {
 		return Backend{}, fmt.Errorf("backend %q: %w", entry, err)
+	}
+	return b, nil
+}
+
+// NewBackend returns the backend at an http:// or https:// base URL, with
+// weight from 1 to hashring.MaxWeight; ParseBackend and discovered
+// backends both come through here.
+func NewBackend(rawURL string, weight int) (Backend, error) {
+	if weight < 1 || weight > hashring.MaxWeight {
+		return Backend{}, fmt.Errorf("weight %d is not from 1 to %d", weight, hashring.MaxWeight)
+	}
+	u, err := normalizeURL(rawURL)
+	if err != nil {
+		return Backend{}, err
 	}
 	return Backend{Name: u.String(), URL: u, Weight: weight, target: newTarget(u, weight)}, nil
 }

@@ -43,6 +43,41 @@ func TestParseBackend(t *testing.T) {
 	}
 }
 
+// A discovered backend is built from its URL and weight directly, and is
+// the same backend its entry in PEEKROUTE_BACKENDS would be.
+func TestNewBackend(t *testing.T) {
+	for _, tt := range []struct {
+		url    string
+		weight int
+		entry  string
+	}{
+		{"http://10.0.0.7:8080", 1, "http://10.0.0.7:8080"},
+		{"https://[fd00::1]:8443", 100, "https://[fd00::1]:8443;weight=100"},
+		{"HTTP://A:80/svc/", 3, "http://a/svc;weight=3"},
+	} {
+		got, err := router.NewBackend(tt.url, tt.weight)
+		if err != nil {
+			t.Errorf("NewBackend(%q, %d): %v", tt.url, tt.weight, err)
+			continue
+		}
+		want, err := router.ParseBackend(tt.entry)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Name != want.Name || got.Weight != want.Weight || *got.Target() != *want.Target() {
+			t.Errorf("NewBackend(%q, %d) = %+v, want %+v as from %q", tt.url, tt.weight, got.Target(), want.Target(), tt.entry)
+		}
+	}
+	for _, bad := range []struct {
+		url    string
+		weight int
+	}{{"http://a", 0}, {"http://a", 101}, {"ftp://a", 1}, {"http://a?x=1", 1}} {
+		if _, err := router.NewBackend(bad.url, bad.weight); err == nil {
+			t.Errorf("NewBackend(%q, %d) accepted", bad.url, bad.weight)
+		}
+	}
+}
+
 func TestEquivalentSpellingsRouteIdentically(t *testing.T) {
 	a := []string{"http://A.example:80/", "http://b.example", "HTTP://c.example:80"}
 	b := []string{"http://c.example/", "http://a.example", "http://B.EXAMPLE:80"}

@@ -1,4 +1,4 @@
-package main
+package health
 
 import (
 	"fmt"
@@ -6,38 +6,30 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/peekroute/peekroute/router"
 )
 
-func mustBackends(t *testing.T, urls ...string) []router.Backend {
-	t.Helper()
-	bs, err := router.ParseBackends(urls)
+// The history keeps the latest transitions, newest first, and counts them
+// only for targets still configured.
+func TestHistory(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	l, err := NewHistory(reg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return bs
-}
-
-// The log keeps the latest transitions, newest first, and counts them
-// only for backends still configured.
-func TestHealthLog(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	l := newHealthLog(reg)
 	clock := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	l.now = func() time.Time { clock = clock.Add(time.Second); return clock }
-	l.setBackends(mustBackends(t, "http://a", "http://b"))
 	a, b := "http://a:80", "http://b:80"
+	l.SetTargets([]string{a, b})
 
-	for i := range recentTransitions + 5 {
-		l.record(a, i%2 == 1, fmt.Sprintf("reason %d", i))
+	for i := range HistorySize + 5 {
+		l.Record(a, i%2 == 1, fmt.Sprintf("reason %d", i))
 	}
-	got := l.latest()
-	if len(got) != recentTransitions {
-		t.Fatalf("%d transitions kept, want %d", len(got), recentTransitions)
+	got := l.Latest()
+	if len(got) != HistorySize {
+		t.Fatalf("%d transitions kept, want %d", len(got), HistorySize)
 	}
-	if got[0].Reason != fmt.Sprintf("reason %d", recentTransitions+4) || got[len(got)-1].Reason != "reason 5" {
-		t.Errorf("kept %q .. %q, want the latest %d, newest first", got[0].Reason, got[len(got)-1].Reason, recentTransitions)
+	if got[0].Reason != fmt.Sprintf("reason %d", HistorySize+4) || got[len(got)-1].Reason != "reason 5" {
+		t.Errorf("kept %q .. %q, want the latest %d, newest first", got[0].Reason, got[len(got)-1].Reason, HistorySize)
 	}
 	if !got[0].At.After(got[1].At) || got[0].Up || !got[1].Up {
 		t.Errorf("newest %+v, next %+v", got[0], got[1])
@@ -50,12 +42,12 @@ func TestHealthLog(t *testing.T) {
 
 	// b is removed; a transition it went through just before is logged but
 	// does not bring back its series.
-	l.setBackends(mustBackends(t, "http://a"))
-	l.record(b, false, "late")
+	l.SetTargets([]string{a})
+	l.Record(b, false, "late")
 	if got := transitionsOf(t, reg); len(got) != 2 {
 		t.Errorf("transition series after b was removed: %v, want a's 2", got)
 	}
-	if got := l.latest()[0]; got.Backend != b || got.Reason != "late" {
+	if got := l.Latest()[0]; got.Target != b || got.Reason != "late" {
 		t.Errorf("latest %+v, want b's late transition", got)
 	}
 }
