@@ -217,7 +217,7 @@ func (s settings) validate() (config, error) {
 	if err = s.validateLimits(&c); err != nil {
 		return c, err
 	}
-	if c.log, err = s.logConfig(); err != nil {
+	if c.log, err = s.logging(); err != nil {
 		return c, err
 	}
 	if err = s.loadTLS(&c); err != nil {
@@ -260,7 +260,8 @@ func (s settings) loadTLS(c *config) error {
 	return nil
 }
 
-func (s settings) logConfig() (logConfig, error) {
+// logging reads how peekroute logs.
+func (s settings) logging() (logConfig, error) {
 	lc := logConfig{format: s.LogFormat, accessLog: s.AccessLog, logKeys: s.LogKeys}
 	if s.LogFormat != "json" && s.LogFormat != "text" {
 		return lc, badVar("LOG_FORMAT", "want json or text, got %q", s.LogFormat)

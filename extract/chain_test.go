@@ -22,7 +22,7 @@ func mustChain(t testing.TB, spec string) *Chain {
 func TestChain(t *testing.T) {
 	for _, c := range []struct {
 		name, spec, in string
-		want           answer
+		want           verdict
 		winner         int
 	}{
 		{"first source wins", "xml:id,regex:k=(\\d+)", `<id>7</id> k=9`, found("7"), 0},

@@ -41,7 +41,7 @@ func deflated(t testing.TB, b []byte) []byte {
 
 // peekDecoded runs PeekDecoded over body through wrap and checks that it
 // read no more than len(raw) bytes and recorded them all.
-func peekDecoded(t *testing.T, body []byte, rawLimit, decLimit int, enc string, s Scanner, wrap func(io.Reader) io.Reader) (n int, got answer, eof bool, err error) {
+func peekDecoded(t *testing.T, body []byte, rawLimit, decLimit int, enc string, s Scanner, wrap func(io.Reader) io.Reader) (n int, got verdict, eof bool, err error) {
 	t.Helper()
 	s.Reset()
 	cr := &countingReader{r: wrap(bytes.NewReader(body))}

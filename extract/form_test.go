@@ -12,7 +12,7 @@ var formCases = []struct {
 	name  string
 	field string
 	in    string
-	want  answer
+	want  verdict
 }{
 	{"simple", "sid", `a=1&sid=abc&b=2`, found("abc")},
 	{"first field", "sid", `sid=abc&b=2`, found("abc")},
@@ -94,7 +94,7 @@ func TestFormAllocs(t *testing.T) {
 // formRef is the reference for the form scanner: the first value
 // net/url.ParseQuery gives the field, empty meaning no key. ParseQuery's
 // error only reports fields it skipped, which the scanner skips too.
-func formRef(body []byte, field string) answer {
+func formRef(body []byte, field string) verdict {
 	vals, _ := url.ParseQuery(string(body))
 	if v := vals[field]; len(v) > 0 && v[0] != "" {
 		return found(v[0])

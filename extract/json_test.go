@@ -13,7 +13,7 @@ var jsonCases = []struct {
 	name string
 	path string
 	in   string
-	want answer
+	want verdict
 }{
 	{"simple", "a.b.c", `{"a":{"b":{"c":"x"}}}`, found("x")},
 	{"top level", "sid", `{"user":"u","sid":"s-1"}`, found("s-1")},
@@ -142,7 +142,7 @@ func TestJSONAllocs(t *testing.T) {
 // the answers can be compared: no object in it has duplicate keys (where
 // encoding/json keeps the last and the scanner takes the first) and it is
 // within the scanner's nesting bound.
-func jsonRef(doc []byte, path string) (a answer, ok bool) {
+func jsonRef(doc []byte, path string) (a verdict, ok bool) {
 	if !json.Valid(doc) || !plainJSON(doc) {
 		return notFound, false
 	}

@@ -10,7 +10,7 @@ import (
 func TestRegex(t *testing.T) {
 	for _, c := range []struct {
 		name, pattern, in string
-		want              answer
+		want              verdict
 	}{
 		{"capture", `sid=(\w+);`, `a=1; sid=abc; b=2`, found("abc")},
 		{"leftmost match", `id:(\d+)`, `id:1 id:2`, found("1")},

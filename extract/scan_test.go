@@ -9,17 +9,17 @@ import (
 	"testing/iotest"
 )
 
-// answer is what a scanner concluded: the key when Found, else "".
-type answer struct {
+// verdict is what a scanner concluded: the key when Found, else "".
+type verdict struct {
 	key string
 	res Result
 }
 
-func found(key string) answer { return answer{key, Found} }
+func found(key string) verdict { return verdict{key, Found} }
 
-var notFound = answer{res: NotFound}
+var notFound = verdict{res: NotFound}
 
-func (a answer) String() string {
+func (a verdict) String() string {
 	if a.res == Found {
 		return "found " + quoteBytes(a.key)
 	}
@@ -33,15 +33,15 @@ func quoteBytes(s string) string {
 	return "\"" + strings.ToValidUTF8(s, "\uFFFD") + "\""
 }
 
-func mkAnswer(key []byte, res Result) answer {
+func mkAnswer(key []byte, res Result) verdict {
 	if res != Found {
-		return answer{res: res}
+		return verdict{res: res}
 	}
-	return answer{string(key), res}
+	return verdict{string(key), res}
 }
 
 // scanWhole feeds in to s as one final window.
-func scanWhole(s Scanner, in []byte) answer {
+func scanWhole(s Scanner, in []byte) verdict {
 	s.Reset()
 	return mkAnswer(s.Scan(in, true))
 }
@@ -49,7 +49,7 @@ func scanWhole(s Scanner, in []byte) answer {
 // scanGrowing feeds in one byte at a time, each window a fresh copy so a
 // scanner cannot rely on bytes past its window, and checks that an answer,
 // once given, is given again.
-func scanGrowing(t testing.TB, s Scanner, in []byte) answer {
+func scanGrowing(t testing.TB, s Scanner, in []byte) verdict {
 	t.Helper()
 	s.Reset()
 	buf := make([]byte, len(in))
@@ -68,11 +68,11 @@ func scanGrowing(t testing.TB, s Scanner, in []byte) answer {
 		return got
 	}
 	t.Errorf("NeedMore on the final window")
-	return answer{res: NeedMore}
+	return verdict{res: NeedMore}
 }
 
 // scanSplit feeds in as two windows, the first k bytes then all.
-func scanSplit(s Scanner, in []byte, k int) answer {
+func scanSplit(s Scanner, in []byte, k int) verdict {
 	s.Reset()
 	if a := mkAnswer(s.Scan(in[:k:k], false)); a.res != NeedMore {
 		return a
@@ -94,7 +94,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 // peekWith runs Peek over in through wrap with a buffer of size limit and
 // checks it read no more than limit bytes.
-func peekWith(t testing.TB, s Scanner, in []byte, limit int, wrap func(io.Reader) io.Reader) answer {
+func peekWith(t testing.TB, s Scanner, in []byte, limit int, wrap func(io.Reader) io.Reader) verdict {
 	t.Helper()
 	s.Reset()
 	cr := &countingReader{r: wrap(bytes.NewReader(in))}
@@ -124,7 +124,7 @@ var readers = []struct {
 
 // checkScanner checks that s gives want for in however the stream arrives:
 // whole, byte by byte, in two parts, and through Peek with several readers.
-func checkScanner(t *testing.T, s Scanner, in string, want answer) {
+func checkScanner(t *testing.T, s Scanner, in string, want verdict) {
 	t.Helper()
 	b := []byte(in)
 	if got := scanWhole(s, b); got != want {
@@ -170,7 +170,7 @@ func checkLimit(t *testing.T, s Scanner, in string, keyEnd int) {
 // checkStreaming checks the properties every scanner has on any input:
 // fed whole or byte by byte it answers the same; Peek never reads past its
 // limit; and a key found within a limit is the key of the whole stream.
-func checkStreaming(t *testing.T, s Scanner, in []byte, limit int) answer {
+func checkStreaming(t *testing.T, s Scanner, in []byte, limit int) verdict {
 	t.Helper()
 	whole := scanWhole(s, in)
 	if whole.res == NeedMore {

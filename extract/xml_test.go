@@ -20,7 +20,7 @@ var xmlCases = []struct {
 	name  string
 	local string
 	in    string
-	want  answer
+	want  verdict
 }{
 	{"simple", "id", `<a><id>123</id></a>`, found("123")},
 	{"soap envelope", "sessionId", soapDoc, found("abc-123")},
@@ -121,7 +121,7 @@ func TestXMLReuse(t *testing.T) {
 	s := newXML("id")
 	for _, c := range []struct {
 		in   string
-		want answer
+		want verdict
 	}{
 		{`<id>a&amp;b</id>`, found("a&b")},
 		{`<id>plain</id>`, found("plain")},
@@ -163,7 +163,7 @@ var xmlNSCases = []struct {
 	name         string
 	space, local string
 	in           string
-	want         answer
+	want         verdict
 }{
 	{"default namespace", "urn:a", "id", `<r xmlns="urn:a"><id>1</id></r>`, found("1")},
 	{"default namespace mismatch", "urn:b", "id", `<r xmlns="urn:a"><id>1</id></r>`, notFound},
@@ -248,7 +248,7 @@ func TestXMLNS(t *testing.T) {
 // element matched by match, with the same rules (its character data
 // trimmed; empty or with a child element it is no key). ok reports whether
 // encoding/xml finds doc well-formed; only then does the answer count.
-func xmlRef(doc []byte, match func(xml.Name) bool) (a answer, ok bool) {
+func xmlRef(doc []byte, match func(xml.Name) bool) (a verdict, ok bool) {
 	d := xml.NewDecoder(bytes.NewReader(doc))
 	d.Strict = true
 	const (
