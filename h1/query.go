@@ -64,15 +64,9 @@ func validEscapes(s []byte) bool {
 // escapes, decodes to name.
 func unescapedIs(s []byte, name string) bool {
 	j := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch c {
-		case '+':
-			c = ' '
-		case '%':
-			c = byte(hexVal[s[i+1]])<<4 | byte(hexVal[s[i+2]])
-			i += 2
-		}
+	for i := 0; i < len(s); {
+		var c byte
+		c, i = unescapeAt(s, i)
 		if j == len(name) || name[j] != c {
 			return false
 		}
@@ -84,18 +78,25 @@ func unescapedIs(s []byte, name string) bool {
 // appendUnescaped appends the decoding of the query component s, which has
 // valid escapes.
 func appendUnescaped(dst, s []byte) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch c {
-		case '+':
-			c = ' '
-		case '%':
-			c = byte(hexVal[s[i+1]])<<4 | byte(hexVal[s[i+2]])
-			i += 2
-		}
+	for i := 0; i < len(s); {
+		var c byte
+		c, i = unescapeAt(s, i)
 		dst = append(dst, c)
 	}
 	return dst
+}
+
+// unescapeAt decodes the byte at s[i] of a query component with valid
+// escapes — "+" is a space, "%XY" the byte XY — and returns it and the
+// offset after it.
+func unescapeAt(s []byte, i int) (byte, int) {
+	switch s[i] {
+	case '+':
+		return ' ', i + 1
+	case '%':
+		return byte(hexVal[s[i+1]])<<4 | byte(hexVal[s[i+2]]), i + 3
+	}
+	return s[i], i + 1
 }
 
 // AppendCookieValue appends to dst the value of the cookie called name in
