@@ -11,9 +11,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-
-	"github.com/peekroute/peekroute/hashring"
-	"github.com/peekroute/peekroute/router"
 )
 
 // ledger is what the backends received whole: request id -> backend and
@@ -92,36 +89,6 @@ func TestNothingLost(t *testing.T) {
 		t.Fatalf("%d requests failed at the client without an HTTP answer", n)
 	}
 	reconcile(t, l, outcomes, owners)
-}
-
-// expectedOwners returns, for a key, the owners it may have: with every
-// backend, and with b1 out of the ring.
-func expectedOwners(t *testing.T, bs []*backend) func(key string) (all, without string) {
-	t.Helper()
-	ring := func(urls ...string) *hashring.Ring {
-		var members []hashring.Member
-		for _, u := range urls {
-			b, err := router.ParseBackend(u)
-			if err != nil {
-				t.Fatal(err)
-			}
-			members = append(members, hashring.Member{Name: b.Name})
-		}
-		r, err := hashring.New(members, hashring.DefaultConfig())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
-	names := map[string]string{}
-	for _, b := range bs {
-		pb, _ := router.ParseBackend(b.url())
-		names[pb.Name] = b.name
-	}
-	full, less := ring(bs[0].url(), bs[1].url(), bs[2].url()), ring(bs[0].url(), bs[2].url())
-	return func(key string) (string, string) {
-		return names[full.Member(full.Locate([]byte(key))).Name], names[less.Member(less.Locate([]byte(key))).Name]
-	}
 }
 
 func send(t *testing.T, client *http.Client, url string, i int64, r *rand.Rand, failures *atomic.Int64) outcome {

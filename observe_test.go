@@ -10,75 +10,24 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 )
-
-// scrape returns the admin listener's metrics, by family name.
-func scrape(t *testing.T, admin string) map[string]*dto.MetricFamily {
-	t.Helper()
-	resp, err := http.Get(admin + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return families
-}
 
 // scrapeAfter scrapes until the count of peekroute_requests_total has
 // risen by n since before: an exchange is recorded once its last byte is
 // on its way to the client, a moment after the client may have read it.
 func scrapeAfter(t *testing.T, admin string, before map[string]*dto.MetricFamily, n float64) map[string]*dto.MetricFamily {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		after := scrape(t, admin)
-		if sum(after, "peekroute_requests_total")-sum(before, "peekroute_requests_total") >= n || time.Now().After(deadline) {
-			return after
+	var after map[string]*dto.MetricFamily
+	eventually(t, fmt.Sprintf("peekroute_requests_total to rise by %v", n), func() error {
+		after = scrape(t, admin)
+		if rose := sum(after, "peekroute_requests_total") - sum(before, "peekroute_requests_total"); rose < n {
+			return fmt.Errorf("risen by %v", rose)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// sum adds up every series of the named counter.
-func sum(families map[string]*dto.MetricFamily, name string) float64 {
-	total := 0.0
-	if f := families[name]; f != nil {
-		for _, m := range f.Metric {
-			total += m.GetCounter().GetValue()
-		}
-	}
-	return total
-}
-
-// counter returns the value of the named counter with exactly the given
-// labels, 0 when absent.
-func counter(families map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
-	f := families[name]
-	if f == nil {
-		return 0
-	}
-next:
-	for _, m := range f.Metric {
-		for _, lp := range m.Label {
-			if want, ok := labels[lp.GetName()]; ok && want != lp.GetValue() {
-				continue next
-			}
-		}
-		if m.Counter != nil {
-			return m.Counter.GetValue()
-		}
-		return m.Gauge.GetValue()
-	}
-	return 0
+		return nil
+	})
+	return after
 }
 
 func twoBackends(t *testing.T) (urls map[string]string, env string) {

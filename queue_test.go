@@ -90,17 +90,12 @@ func post(url, key, seq string) (status int, backend, retryAfter string, err err
 // waitGauge polls /metrics until the gauge name{backend} equals want.
 func waitGauge(t *testing.T, admin, name, backend string, want float64) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got := counter(scrape(t, admin), name, map[string]string{"backend": backend})
-		if got == want {
-			return
+	eventually(t, fmt.Sprintf("%s{backend=%q} = %v", name, backend, want), func() error {
+		if got := counter(scrape(t, admin), name, map[string]string{"backend": backend}); got != want {
+			return fmt.Errorf("%v", got)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s{backend=%q} = %v, want %v", name, backend, got, want)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func queueEnv(urls []string, extra ...string) []string {

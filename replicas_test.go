@@ -4,72 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/miekg/dns"
 )
-
-// srvZone is a DNS server on loopback answering one SRV name with a
-// record per backend, in a fresh random order for every query.
-type srvZone struct {
-	name    string
-	mu      sync.Mutex
-	targets map[string]uint16 // target host -> port
-}
-
-func startSRVZone(t *testing.T, name string, ports ...uint16) (z *srvZone, addr string) {
-	t.Helper()
-	z = &srvZone{name: dns.Fqdn(name), targets: map[string]uint16{}}
-	for i, p := range ports {
-		z.targets[fmt.Sprintf("b%d.backends.test.", i)] = p
-	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	started := make(chan struct{})
-	srv := &dns.Server{PacketConn: pc, Handler: z, NotifyStartedFunc: func() { close(started) }}
-	go srv.ActivateAndServe()
-	<-started
-	t.Cleanup(func() { srv.Shutdown() })
-	return z, pc.LocalAddr().String()
-}
-
-func (z *srvZone) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
-	m := new(dns.Msg)
-	m.SetReply(req)
-	m.Authoritative = true
-	q := req.Question[0]
-	z.mu.Lock()
-	defer z.mu.Unlock()
-	switch {
-	case q.Qtype == dns.TypeSRV && q.Name == z.name:
-		for target, port := range z.targets { // map order: shuffled
-			m.Answer = append(m.Answer, &dns.SRV{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeSRV, Class: dns.ClassINET, Ttl: 5},
-				Priority: 10, Weight: 1, Port: port, Target: target})
-		}
-		rand.Shuffle(len(m.Answer), func(i, j int) { m.Answer[i], m.Answer[j] = m.Answer[j], m.Answer[i] })
-	case q.Qtype == dns.TypeA && z.targets[q.Name] != 0:
-		m.Answer = append(m.Answer, &dns.A{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 5},
-			A: net.IPv4(127, 0, 0, 1)})
-	case z.targets[q.Name] == 0 && q.Name != z.name:
-		m.Rcode = dns.RcodeNameError
-	}
-	w.WriteMsg(m)
-}
-
-func portOf(t *testing.T, b *backend) uint16 {
-	_, p, _ := net.SplitHostPort(b.addr)
-	var port uint16
-	fmt.Sscan(p, &port)
-	return port
-}
 
 // Replicas agree: three peekroute processes, given the backends in
 // different orders and spellings and one through DNS, route 10,000 keys
@@ -176,20 +116,17 @@ func routeOnce(t *testing.T, client *http.Client, url, key string) string {
 // waitMembers waits until the replica's ring has n members.
 func waitMembers(t *testing.T, r replica, n int) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	eventually(t, fmt.Sprintf("%s: a ring of %d members", r.admin, n), func() error {
 		var ring ringAnswer
 		resp, err := http.Get(r.admin + "/debug/ring")
-		if err == nil {
-			json.NewDecoder(resp.Body).Decode(&ring)
-			resp.Body.Close()
-			if ring.Members == n {
-				return
-			}
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: ring has %d members, want %d", r.admin, ring.Members, n)
+		json.NewDecoder(resp.Body).Decode(&ring)
+		resp.Body.Close()
+		if ring.Members != n {
+			return fmt.Errorf("%d members", ring.Members)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }

@@ -1,48 +1,15 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
-	"fmt"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
-	"time"
 )
-
-// built is the peekroute binary the tests run, built once.
-var built struct {
-	once sync.Once
-	dir  string
-	path string
-	err  error
-}
-
-// buildBinary builds peekroute once per test run.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	built.once.Do(func() {
-		if built.dir, built.err = os.MkdirTemp("", "peekroute-test"); built.err != nil {
-			return
-		}
-		built.path = filepath.Join(built.dir, "peekroute")
-		out, err := exec.Command("go", "build", "-o", built.path, ".").CombinedOutput()
-		if err != nil {
-			built.err = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if built.err != nil {
-		t.Fatal(built.err)
-	}
-	return built.path
-}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -50,39 +17,6 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(built.dir)
 	}
 	os.Exit(code)
-}
-
-// startBinary runs the binary with env and returns its client and admin
-// addresses, read from its "peekroute listening" log line.
-func startBinary(t *testing.T, bin string, env ...string) (cmd *exec.Cmd, addr, admin string) {
-	t.Helper()
-	cmd = exec.Command(bin)
-	cmd.Env = append(os.Environ(), env...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-	var seen []string
-	lines := bufio.NewScanner(stderr)
-	for lines.Scan() {
-		seen = append(seen, lines.Text())
-		var rec struct{ Msg, Addr, Admin string }
-		if json.Unmarshal(lines.Bytes(), &rec) == nil && rec.Msg == "peekroute listening" {
-			go io.Copy(io.Discard, stderr)
-			return cmd, rec.Addr, rec.Admin
-		}
-	}
-	t.Fatalf("peekroute exited before listening:\n%s", strings.Join(seen, "\n"))
-	return nil, "", ""
 }
 
 // SIGTERM: readiness turns 503 at once, the request in flight completes,
@@ -143,16 +77,12 @@ func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
 // waitRefused waits until connections to addr are refused.
 func waitRefused(t *testing.T, addr string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	eventually(t, addr+" to refuse connections", func() error {
 		conn, err := net.Dial("tcp", addr)
 		if err != nil {
-			return
+			return nil
 		}
 		conn.Close()
-		if time.Now().After(deadline) {
-			t.Fatalf("%s still accepts connections", addr)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return errors.New("accepts connections")
+	})
 }

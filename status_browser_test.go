@@ -52,11 +52,6 @@ func chromium(t *testing.T, bin string, args ...string) []byte {
 	return stdout.Bytes()
 }
 
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
-
 // artifactDir is where browser tests leave screenshots for people to look
 // at; each run replaces the last one's.
 func artifactDir(t *testing.T) string {

@@ -270,11 +270,12 @@ func TestStatusPageRates(t *testing.T) {
 	}
 	// Each exchange is recorded once its last byte is on its way: wait
 	// for the last one before sampling.
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if sum(scrapeRegistry(t, p.reg), "peekroute_requests_total") >= 40 {
-			break
+	eventually(t, "40 requests recorded", func() error {
+		if n := sum(scrapeRegistry(t, p.reg), "peekroute_requests_total"); n < 40 {
+			return fmt.Errorf("%v recorded", n)
 		}
-	}
+		return nil
+	})
 	rates.sample(t0.Add(10 * time.Second))
 	v := page.view(t0.Add(10*time.Second), false, "")
 	if len(v.Backends) != 1 || v.Backends[0].Rate == nil {
