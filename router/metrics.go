@@ -29,6 +29,15 @@ const (
 	lookupError   = "error"
 )
 
+// code is the label value of status: the code, or "other" when it is
+// not one.
+func (m *Metrics) code(status int) string {
+	if status > 0 && status < len(m.codes) {
+		return m.codes[status]
+	}
+	return "other"
+}
+
 // NewMetrics creates the router's instruments and registers them with reg.
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
@@ -69,12 +78,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 // observe records one finished exchange.
 func (m *Metrics) observe(x *engine.Exchange, st *routeState, elapsed time.Duration) {
 	backend := backendName(x)
-	status := finalStatus(x)
-	code := "other"
-	if status > 0 && status < len(m.codes) {
-		code = m.codes[status]
-	}
-	m.recordRequest(backend, code, elapsed.Seconds())
+	m.recordRequest(backend, finalStatus(x), elapsed.Seconds())
 	source := st.keySource
 	if source == "" {
 		source = "none"

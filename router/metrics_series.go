@@ -1,7 +1,6 @@
 package router
 
 import (
-	"strconv"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,12 +26,37 @@ var OwnCodes = []int{400, 408, 413, 499, 500, 503}
 // noBackend labels requests that reached no backend.
 const noBackend = "none"
 
-// backendSeries is the set of backends whose series exist. Recording
-// holds it for reading, so that a request finishing on a backend just
-// removed cannot bring the backend's series back.
+// backendSeries holds the instruments of every backend whose series
+// exist, looked up once when the backend is added so that recording a
+// request hashes no label values. Recording holds it for reading, so that
+// a request finishing on a backend just removed cannot bring the
+// backend's series back.
 type backendSeries struct {
 	mu   sync.RWMutex
-	live map[string]bool
+	live map[string]*seriesHandles // configured backends
+	none *seriesHandles            // requests that reached no backend
+}
+
+// seriesHandles are one backend's instruments.
+type seriesHandles struct {
+	name     string
+	duration prometheus.Observer
+	retries  prometheus.Counter
+	codes    map[int]prometheus.Counter // requests_total by preset code
+}
+
+// handles creates the series of backend name with the given preset codes
+// and returns their handles.
+func (m *Metrics) handles(name string, codes []int) *seriesHandles {
+	h := &seriesHandles{
+		name:     name,
+		duration: m.duration.WithLabelValues(name),
+		codes:    make(map[int]prometheus.Counter, len(codes)),
+	}
+	for _, code := range codes {
+		h.codes[code] = m.requests.WithLabelValues(name, m.code(code))
+	}
+	return h
 }
 
 // setBackends makes the per-backend series those of backends: it creates
@@ -45,34 +69,24 @@ func (m *Metrics) setBackends(backends []Backend) {
 	}
 	m.series.mu.Lock()
 	defer m.series.mu.Unlock()
-	if m.series.live == nil {
-		m.series.live = make(map[string]bool, len(backends))
-		for _, code := range OwnCodes {
-			m.requests.WithLabelValues(noBackend, strconv.Itoa(code))
-		}
-		m.duration.WithLabelValues(noBackend)
+	if m.series.none == nil {
+		m.series.none = m.handles(noBackend, OwnCodes)
 	}
-	next := make(map[string]bool, len(backends))
+	next := make(map[string]*seriesHandles, len(backends))
 	for _, b := range backends {
-		next[b.Name] = true
-		if !m.series.live[b.Name] {
-			m.addBackendLocked(b.Name)
+		h := m.series.live[b.Name]
+		if h == nil {
+			h = m.handles(b.Name, PresetCodes)
+			h.retries = m.retries.WithLabelValues(b.Name)
 		}
+		next[b.Name] = h
 	}
 	for name := range m.series.live {
-		if !next[name] {
+		if next[name] == nil {
 			m.deleteBackendLocked(name)
 		}
 	}
 	m.series.live = next
-}
-
-func (m *Metrics) addBackendLocked(name string) {
-	for _, code := range PresetCodes {
-		m.requests.WithLabelValues(name, strconv.Itoa(code))
-	}
-	m.duration.WithLabelValues(name)
-	m.retries.WithLabelValues(name)
 }
 
 func (m *Metrics) deleteBackendLocked(name string) {
@@ -82,15 +96,24 @@ func (m *Metrics) deleteBackendLocked(name string) {
 }
 
 // recordRequest counts one finished request to backend ("none" when it
-// reached none), unless the backend has been removed meanwhile.
-func (m *Metrics) recordRequest(backend, code string, seconds float64) {
+// reached none) with status, unless the backend has been removed
+// meanwhile.
+func (m *Metrics) recordRequest(backend string, status int, seconds float64) {
 	m.series.mu.RLock()
 	defer m.series.mu.RUnlock()
-	if backend != noBackend && !m.series.live[backend] {
+	h := m.series.live[backend]
+	if backend == noBackend {
+		h = m.series.none
+	}
+	if h == nil {
 		return
 	}
-	m.requests.WithLabelValues(backend, code).Inc()
-	m.duration.WithLabelValues(backend).Observe(seconds)
+	c := h.codes[status]
+	if c == nil {
+		c = m.requests.WithLabelValues(h.name, m.code(status))
+	}
+	c.Inc()
+	h.duration.Observe(seconds)
 }
 
 // recordRetry counts a request sent again because backend could not be
@@ -101,7 +124,7 @@ func (m *Metrics) recordRetry(backend string) {
 	}
 	m.series.mu.RLock()
 	defer m.series.mu.RUnlock()
-	if m.series.live[backend] {
-		m.retries.WithLabelValues(backend).Inc()
+	if h := m.series.live[backend]; h != nil {
+		h.retries.Inc()
 	}
 }
