@@ -103,6 +103,34 @@ func queueEnv(urls []string, extra ...string) []string {
 		"PEEKROUTE_HEALTH_INTERVAL=20ms", "PEEKROUTE_HEALTH_TIMEOUT=200ms", "PEEKROUTE_HEALTH_RISE=1", "PEEKROUTE_HEALTH_FALL=2"}, extra...)
 }
 
+// oneHeld is peekroute in front of one gated backend that serves one
+// request at a time, with a request for key "k" held at the backend: the
+// next requests for "k" queue.
+type oneHeld struct {
+	inst    *instance
+	g       *gated
+	backend string   // the backend's name in metrics labels
+	release func()   // lets the backend answer
+	first   chan int // the held request's status, once answered
+}
+
+// holdOne starts peekroute with env on top of queueEnv and
+// BACKEND_MAX_ACTIVE=1, and holds a request tagged seq at the backend.
+func holdOne(t *testing.T, seq string, env ...string) *oneHeld {
+	t.Helper()
+	ev := newEvents()
+	g := newGated("b0")
+	b := newBackend(t, "b0", g)
+	inst := startInstance(t, ev, queueEnv([]string{b.url()}, append([]string{"PEEKROUTE_BACKEND_MAX_ACTIVE=1"}, env...)...)...)
+	ev.waitFor(t, "ring rebuilt", "healthy", 1)
+	h := &oneHeld{inst: inst, g: g, backend: b.url(), release: g.holdRequests(), first: make(chan int, 1)}
+	t.Cleanup(h.release)
+	g.arrived = make(chan string, 16)
+	go func() { s, _, _, _ := post(inst.url, "k", seq); h.first <- s }()
+	<-g.arrived
+	return h
+}
+
 // Under 200 concurrent requests over 20 keys, no backend ever serves more
 // than its limit at once, and every request is answered 200 exactly once.
 func TestQueueBoundsConcurrency(t *testing.T) {
@@ -147,25 +175,15 @@ func TestQueueBoundsConcurrency(t *testing.T) {
 // Requests for one key reach its busy backend in the order peekroute
 // accepted them.
 func TestQueueKeepsArrivalOrder(t *testing.T) {
-	ev := newEvents()
-	g := newGated("b0")
-	b := newBackend(t, "b0", g)
-	inst := startInstance(t, ev, queueEnv([]string{b.url()}, "PEEKROUTE_BACKEND_MAX_ACTIVE=1", "PEEKROUTE_QUEUE_TIMEOUT=30s")...)
-	ev.waitFor(t, "ring rebuilt", "healthy", 1)
-
-	release := g.holdRequests()
-	defer release()
-	g.arrived = make(chan string, 16)
-	first := make(chan int, 1)
-	go func() { s, _, _, _ := post(inst.url, "k", "0"); first <- s }()
-	<-g.arrived
+	h := holdOne(t, "0", "PEEKROUTE_QUEUE_TIMEOUT=30s")
+	inst, g := h.inst, h.g
 	results := make(chan int, 10)
 	for i := 1; i <= 10; i++ {
 		go func() { s, _, _, _ := post(inst.url, "k", fmt.Sprint(i)); results <- s }()
-		waitGauge(t, inst.admin, "peekroute_backend_queued", b.url(), float64(i))
+		waitGauge(t, inst.admin, "peekroute_backend_queued", h.backend, float64(i))
 	}
-	release()
-	if s := <-first; s != http.StatusOK {
+	h.release()
+	if s := <-h.first; s != http.StatusOK {
 		t.Errorf("first request: %d", s)
 	}
 	for range 10 {
@@ -183,20 +201,9 @@ func TestQueueKeepsArrivalOrder(t *testing.T) {
 // A full queue and a queue timeout both answer 503 with Retry-After, and
 // those requests never reach the backend; the others are answered.
 func TestQueueFullAndTimeout(t *testing.T) {
-	ev := newEvents()
-	g := newGated("b0")
-	b := newBackend(t, "b0", g)
-	inst := startInstance(t, ev, queueEnv([]string{b.url()}, "PEEKROUTE_BACKEND_MAX_ACTIVE=1",
-		"PEEKROUTE_BACKEND_MAX_QUEUE=2", "PEEKROUTE_QUEUE_TIMEOUT=400ms")...)
-	ev.waitFor(t, "ring rebuilt", "healthy", 1)
+	h := holdOne(t, "held", "PEEKROUTE_BACKEND_MAX_QUEUE=2", "PEEKROUTE_QUEUE_TIMEOUT=400ms")
+	inst, g := h.inst, h.g
 	before := scrape(t, inst.admin)
-
-	release := g.holdRequests()
-	defer release()
-	g.arrived = make(chan string, 16)
-	first := make(chan int, 1)
-	go func() { s, _, _, _ := post(inst.url, "k", "held"); first <- s }()
-	<-g.arrived
 	type answer struct {
 		status     int
 		retryAfter string
@@ -207,7 +214,7 @@ func TestQueueFullAndTimeout(t *testing.T) {
 			s, _, ra, _ := post(inst.url, "k", fmt.Sprint("waits-", i))
 			waiting <- answer{s, ra}
 		}()
-		waitGauge(t, inst.admin, "peekroute_backend_queued", b.url(), float64(i+1))
+		waitGauge(t, inst.admin, "peekroute_backend_queued", h.backend, float64(i+1))
 	}
 	status, _, retryAfter, err := post(inst.url, "k", "over")
 	if err != nil || status != http.StatusServiceUnavailable || retryAfter == "" {
@@ -218,8 +225,8 @@ func TestQueueFullAndTimeout(t *testing.T) {
 			t.Errorf("request that waited too long: %d, Retry-After %q; want 503 with Retry-After", a.status, a.retryAfter)
 		}
 	}
-	release()
-	if s := <-first; s != http.StatusOK {
+	h.release()
+	if s := <-h.first; s != http.StatusOK {
 		t.Errorf("held request: %d", s)
 	}
 	if s, _, _, _ := post(inst.url, "k", "after"); s != http.StatusOK {
@@ -230,7 +237,7 @@ func TestQueueFullAndTimeout(t *testing.T) {
 	}
 	after := scrape(t, inst.admin)
 	for reason, want := range map[string]float64{"full": 1, "timeout": 2} {
-		labels := map[string]string{"backend": b.url(), "reason": reason}
+		labels := map[string]string{"backend": h.backend, "reason": reason}
 		if got := counter(after, "peekroute_queue_refused_total", labels) - counter(before, "peekroute_queue_refused_total", labels); got != want {
 			t.Errorf("queue_refused_total{reason=%s} rose by %v, want %v", reason, got, want)
 		}
@@ -240,18 +247,8 @@ func TestQueueFullAndTimeout(t *testing.T) {
 // A client that leaves while queued frees its place at once, and its
 // request never reaches the backend.
 func TestQueueClientGone(t *testing.T) {
-	ev := newEvents()
-	g := newGated("b0")
-	b := newBackend(t, "b0", g)
-	inst := startInstance(t, ev, queueEnv([]string{b.url()}, "PEEKROUTE_BACKEND_MAX_ACTIVE=1", "PEEKROUTE_QUEUE_TIMEOUT=30s")...)
-	ev.waitFor(t, "ring rebuilt", "healthy", 1)
-
-	release := g.holdRequests()
-	defer release()
-	g.arrived = make(chan string, 16)
-	first := make(chan int, 1)
-	go func() { s, _, _, _ := post(inst.url, "k", "held"); first <- s }()
-	<-g.arrived
+	h := holdOne(t, "held", "PEEKROUTE_QUEUE_TIMEOUT=30s")
+	inst, g := h.inst, h.g
 
 	conn, err := net.Dial("tcp", strings.TrimPrefix(inst.url, "http://"))
 	if err != nil {
@@ -259,18 +256,18 @@ func TestQueueClientGone(t *testing.T) {
 	}
 	body := "<Envelope><Body><sessionId>k</sessionId></Body></Envelope>"
 	fmt.Fprintf(conn, "POST /ussd HTTP/1.1\r\nHost: x\r\nX-Seq: gone\r\nContent-Type: text/xml\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
-	waitGauge(t, inst.admin, "peekroute_backend_queued", b.url(), 1)
+	waitGauge(t, inst.admin, "peekroute_backend_queued", h.backend, 1)
 	conn.Close()
-	waitGauge(t, inst.admin, "peekroute_backend_queued", b.url(), 0)
-	if n := counter(scrape(t, inst.admin), "peekroute_queue_refused_total", map[string]string{"backend": b.url(), "reason": "client_gone"}); n != 1 {
+	waitGauge(t, inst.admin, "peekroute_backend_queued", h.backend, 0)
+	if n := counter(scrape(t, inst.admin), "peekroute_queue_refused_total", map[string]string{"backend": h.backend, "reason": "client_gone"}); n != 1 {
 		t.Errorf("queue_refused_total{reason=client_gone} = %v, want 1", n)
 	}
 	// The next request takes the freed place and is served first.
 	next := make(chan int, 1)
 	go func() { s, _, _, _ := post(inst.url, "k", "next"); next <- s }()
-	waitGauge(t, inst.admin, "peekroute_backend_queued", b.url(), 1)
-	release()
-	if s := <-first; s != http.StatusOK {
+	waitGauge(t, inst.admin, "peekroute_backend_queued", h.backend, 1)
+	h.release()
+	if s := <-h.first; s != http.StatusOK {
 		t.Errorf("held request: %d", s)
 	}
 	if s := <-next; s != http.StatusOK {
