@@ -2,7 +2,10 @@ package extract
 
 // Byte classes the scanners share.
 
-// isSpace reports whether c is whitespace in XML and in JSON, which agree.
+// space is whitespace in XML and in JSON, which agree.
+const space = " \t\n\r"
+
+// isSpace reports whether c is in space.
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // hexDigit returns the value of the hexadecimal digit c, or -1.

@@ -514,7 +514,7 @@ func (s *xmlScanner) endTag(w []byte) {
 
 // finish concludes at the end tag of the matched element.
 func (s *xmlScanner) finish(w []byte) {
-	v := trimSpace(s.held(w))
+	v := bytes.Trim(s.held(w), space)
 	if len(v) == 0 {
 		s.fail() // <key></key>: the first match has no text
 		return
@@ -756,16 +756,6 @@ func isXMLChar(r rune) bool {
 		r >= 0x20 && r <= 0xD7FF ||
 		r >= 0xE000 && r <= 0xFFFD ||
 		r >= 0x10000 && r <= utf8.MaxRune
-}
-
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && isSpace(b[0]) {
-		b = b[1:]
-	}
-	for len(b) > 0 && isSpace(b[len(b)-1]) {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // nameByte holds the bytes an XML name may contain as encoding/xml reads

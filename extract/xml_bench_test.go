@@ -54,7 +54,7 @@ func stdXMLFind(doc []byte, local string) []byte {
 			}
 		case xml.EndElement:
 			if inside {
-				return trimSpace(text)
+				return bytes.Trim(text, " \t\n\r")
 			}
 		}
 	}

@@ -276,7 +276,7 @@ func xmlRef(doc []byte, match func(xml.Name) bool) (a verdict, ok bool) {
 		case xml.EndElement:
 			if state == inside {
 				state = decided
-				if k := trimSpace(text); len(k) > 0 {
+				if k := bytes.Trim(text, " \t\n\r"); len(k) > 0 {
 					a = found(string(k))
 				}
 			}

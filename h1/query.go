@@ -133,17 +133,7 @@ func AppendCookieValue(dst []byte, cookieHeader []byte, name string) ([]byte, bo
 }
 
 // trimSpace trims what net/textproto's TrimString trims: SP, HTAB, CR, LF.
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && isSpace(b[0]) {
-		b = b[1:]
-	}
-	for len(b) > 0 && isSpace(b[len(b)-1]) {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+func trimSpace(b []byte) []byte { return bytes.Trim(b, " \t\r\n") }
 
 // validCookieValue reports whether v holds only bytes net/http lets a
 // cookie value hold.
