@@ -290,6 +290,7 @@ func TestMalformedBackendResponses(t *testing.T) {
 		{"not HTTP", "SSH-2.0-OpenSSH_9.6\r\n\r\n"},
 		{"chunked body on 204", "HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
 		{"unknown transfer coding", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nxx"},
+		{"101 to a request that asked for no upgrade", "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -521,36 +522,5 @@ func TestUpgrade(t *testing.T) {
 		}
 		h.close()
 		p.expectNoFailures(t)
-	})
-
-	t.Run("unasked 101 is a 502", func(t *testing.T) {
-		b := startBackend(t, serveRequests(func(rc *rawConn, r *rawRequest) bool {
-			if r.target() == "/switch" {
-				rc.write("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
-				return true
-			}
-			return answerOK(rc, r)
-		}))
-		p := newPolicy(b.target("b"))
-		h := startEngine(t, engine.Config{Policy: p})
-		c := h.dial()
-		c.send("GET /switch HTTP/1.1\r\nHost: x\r\n\r\n")
-		if r := c.read("GET"); r.StatusCode != 502 {
-			t.Errorf("client got %d %q, want 502", r.StatusCode, r.body)
-		}
-		c.send("GET /good HTTP/1.1\r\nHost: x\r\n\r\n")
-		if r := c.read("GET"); r.StatusCode != 200 {
-			t.Errorf("next request: %d %q", r.StatusCode, r.body)
-		}
-		var good *rawRequest
-		for good == nil || good.target() != "/good" {
-			good = recv(t, b.got, "the backend to get /good")
-		}
-		if good.conn == 0 {
-			t.Error("the next request reused the connection that switched protocols")
-		}
-		if f := p.failures(); len(f) != 1 {
-			t.Errorf("BackendFailed calls %v, want one", f)
-		}
 	})
 }
