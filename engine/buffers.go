@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 )
@@ -86,6 +87,14 @@ type reader struct {
 	rawRead func(fd uintptr) bool
 	rawN    int
 	rawErr  error
+
+	// out is what writeAwait still has to write before it waits; outErr
+	// is why writing it failed.
+	out    []byte
+	outErr error
+	// pending is what went wrong while writeAwait waited, for the next
+	// fill to return.
+	pending error
 }
 
 // init readies rd to read nc.
@@ -116,6 +125,7 @@ func (rd *reader) release() {
 
 // drop gives the buffer back whatever it holds.
 func (rd *reader) drop() {
+	rd.pending = nil
 	rd.dropPrev()
 	rd.pools.putAny(rd.buf)
 	rd.buf, rd.r, rd.w = nil, 0, 0
@@ -173,8 +183,13 @@ func (rd *reader) room() error {
 }
 
 // readRaw reads what the socket holds into a buffer taken for it, or
-// reports false, holding nothing, when there is nothing to read yet.
+// reports false, holding nothing, when there is nothing to read yet. When
+// writeAwait left bytes to write, it writes them first and reports false
+// to wait for the answer, or true when the write failed or would block.
 func (rd *reader) readRaw(fd uintptr) bool {
+	if len(rd.out) > 0 {
+		return !rd.writeRaw(fd)
+	}
 	b := rd.pools.small.get()
 	var n int
 	var err error
@@ -193,9 +208,76 @@ func (rd *reader) readRaw(fd uintptr) bool {
 	return true
 }
 
+// writeRaw writes as much of out as the socket takes without blocking and
+// reports whether all of it went.
+func (rd *reader) writeRaw(fd uintptr) bool {
+	for len(rd.out) > 0 {
+		n, err := syscall.Write(int(fd), rd.out)
+		if n > 0 {
+			rd.out = rd.out[n:]
+		}
+		switch {
+		case err == syscall.EINTR:
+		case err == syscall.EAGAIN:
+			return false
+		case err != nil:
+			rd.outErr = &net.OpError{Op: "write", Net: "tcp", Source: rd.nc.LocalAddr(), Addr: rd.nc.RemoteAddr(), Err: os.NewSyscallError("write", err)}
+			return false
+		case n == 0:
+			rd.outErr = io.ErrShortWrite
+			return false
+		}
+	}
+	return true
+}
+
+// writeAwait writes p, then waits until the connection has bytes to read
+// and reads them, as one wait on the poller. Go's reads try the socket
+// before they wait, so a read just after a write whose answer takes a
+// round trip would make a system call that finds nothing; here the write
+// happens inside the wait, after the poller's readiness was reset, so an
+// answer that comes at once cannot be missed. It returns the write's
+// error; what goes wrong while waiting (a deadline, the peer closing) is
+// kept for the next fill. Where it cannot wait without a buffer (TLS),
+// when bytes are already buffered, or when the socket does not take all of
+// p at once, it writes the usual way and leaves the read to fill.
+func (rd *reader) writeAwait(p []byte) error {
+	if rd.raw == nil || len(rd.buffered()) > 0 {
+		_, err := rd.nc.Write(p)
+		return err
+	}
+	rd.release()
+	rd.out, rd.outErr, rd.rawN, rd.rawErr = p, nil, 0, nil
+	err := rd.raw.Read(rd.rawRead)
+	rest, werr := rd.out, rd.outErr
+	rd.out, rd.outErr = nil, nil
+	switch {
+	case werr != nil:
+		return werr
+	case len(rest) > 0:
+		// The socket's buffer filled, or the wait ended before the write
+		// began (a deadline already passed): the usual write takes it.
+		_, err := rd.nc.Write(rest)
+		return err
+	case err != nil:
+		rd.pending = err
+	case rd.rawErr != nil:
+		rd.drop()
+		rd.pending = rd.rawErr
+	case rd.rawN == 0:
+		rd.drop()
+		rd.pending = io.EOF
+	}
+	return nil
+}
+
 // fill reads once into the free space, at most limit bytes (limit <= 0: as
 // much as fits).
 func (rd *reader) fill(limit int) (int, error) {
+	if err := rd.pending; err != nil {
+		rd.pending = nil
+		return 0, err
+	}
 	if err := rd.room(); err != nil {
 		return 0, err
 	}

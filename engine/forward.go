@@ -68,7 +68,16 @@ func (c *clientConn) exchange(bc *backendConn, t *Target) bool {
 	out := c.s.bufs.heads.Get().(*buffer)
 	out.b = appendRequestHead(out.b[:0], &c.req, t, &c.x, c.continued)
 	out.b = append(out.b, c.in.buf.b[c.bodyStart:c.peekEnd]...)
-	_, err := bc.nc.Write(out.b)
+	streaming := !c.reqBody.done
+	var err error
+	if streaming {
+		_, err = bc.nc.Write(out.b)
+	} else {
+		// The whole request goes in this write: wait for the answer in
+		// the same call.
+		bc.setReadDeadline(c.s.cfg.ResponseTimeout)
+		err = bc.in.writeAwait(out.b)
+	}
 	c.s.bufs.putHead(out)
 	if err != nil {
 		bc.close()
@@ -79,11 +88,8 @@ func (c *clientConn) exchange(bc *backendConn, t *Target) bool {
 		return c.backendError(t, err, "backend failed")
 	}
 	c.in.r = c.peekEnd
-	streaming := !c.reqBody.done
 	if streaming {
 		c.send.start(bc)
-	} else {
-		bc.setReadDeadline(c.s.cfg.ResponseTimeout)
 	}
 	return c.relay(bc, t, streaming)
 }

@@ -1,0 +1,155 @@
+package engine
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// loopbackPair returns the two ends of a TCP connection on loopback.
+func loopbackPair(t *testing.T) (near, far net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	near, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	far = <-accepted
+	if far == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { near.Close(); far.Close() })
+	return near, far
+}
+
+// TestWriteAwait covers the write that waits for its answer in the same
+// call: the peer receives exactly what was written, and what it answers,
+// or how it fails, is what the reader's next steps see.
+func TestWriteAwait(t *testing.T) {
+	small := []byte("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi")
+	large := bytes.Repeat([]byte("0123456789abcdef"), 2<<20) // 32 MiB: more than a socket takes at once
+	const answer = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+	tests := []struct {
+		name     string
+		out      []byte
+		peer     func(far net.Conn) // after it has read out: answers or not
+		deadline time.Duration
+		buffered string           // what the reader holds after writeAwait
+		fillErr  func(error) bool // nil: fill reads the answer
+		// eitherWay: the answer may be buffered or left for fill
+		eitherWay bool
+	}{
+		{
+			name: "answer read in the same call", out: small,
+			peer:     func(far net.Conn) { far.Write([]byte(answer)) },
+			buffered: answer,
+		},
+		{
+			// The socket takes part of it, the usual write the rest, and
+			// fill reads the answer; or, if the peer drained it as fast as
+			// it came, the answer was read in the same call.
+			name: "more than the socket takes at once", out: large,
+			peer:      func(far net.Conn) { far.Write([]byte(answer)) },
+			eitherWay: true,
+		},
+		{
+			name: "peer closes without an answer", out: small,
+			peer:    func(far net.Conn) { far.Close() },
+			fillErr: func(err error) bool { return errors.Is(err, io.EOF) },
+		},
+		{
+			name: "deadline passes while waiting", out: small, deadline: 50 * time.Millisecond,
+			peer:    func(net.Conn) {},
+			fillErr: isTimeout,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			near, far := loopbackPair(t)
+			var rd reader
+			pools := newBufPools(64<<10, 64<<10)
+			rd.init(near, &pools)
+			defer rd.drop()
+			if tt.deadline > 0 {
+				near.SetReadDeadline(time.Now().Add(tt.deadline))
+			}
+			got := make(chan [32]byte, 1)
+			go func() {
+				h := sha256.New()
+				io.Copy(h, io.LimitReader(far, int64(len(tt.out))))
+				var sum [32]byte
+				copy(sum[:], h.Sum(nil))
+				got <- sum
+				tt.peer(far)
+			}()
+			if err := rd.writeAwait(tt.out); err != nil {
+				t.Fatalf("writeAwait: %v", err)
+			}
+			if sum := <-got; sum != sha256.Sum256(tt.out) {
+				t.Fatal("the peer did not receive exactly the bytes written")
+			}
+			if tt.eitherWay && len(rd.buffered()) > 0 {
+				tt.buffered = answer
+			}
+			if tt.buffered != "" {
+				if string(rd.buffered()) != tt.buffered {
+					t.Fatalf("buffered %q, want %q", rd.buffered(), tt.buffered)
+				}
+				return
+			}
+			if len(rd.buffered()) != 0 {
+				t.Fatalf("buffered %q, want nothing", rd.buffered())
+			}
+			_, err := rd.fill(0)
+			if tt.fillErr == nil {
+				if err != nil || !strings.HasPrefix(answer, string(rd.buffered())) {
+					t.Fatalf("fill after writeAwait: %q, %v; want the answer", rd.buffered(), err)
+				}
+				return
+			}
+			if !tt.fillErr(err) {
+				t.Fatalf("fill after writeAwait: %v", err)
+			}
+		})
+	}
+}
+
+// TestWriteAwaitWriteError reports a write to a reset connection as the
+// write's error, with nothing kept for the reader.
+func TestWriteAwaitWriteError(t *testing.T) {
+	near, far := loopbackPair(t)
+	far.(*net.TCPConn).SetLinger(0)
+	far.Close() // a reset: the next writes fail
+	var rd reader
+	pools := newBufPools(64<<10, 64<<10)
+	rd.init(near, &pools)
+	defer rd.drop()
+	// The first write may still be taken before the reset is seen.
+	var err error
+	for i := 0; i < 100 && err == nil; i++ {
+		err = rd.writeAwait([]byte("GET / HTTP/1.1\r\n\r\n"))
+		if err == nil {
+			if _, ferr := rd.fill(0); ferr == nil {
+				t.Fatal("read an answer from a reset connection")
+			}
+		}
+	}
+	var oe *net.OpError
+	if !errors.As(err, &oe) || oe.Op != "write" {
+		t.Fatalf("writeAwait on a reset connection: %v, want a write error", err)
+	}
+}
