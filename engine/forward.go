@@ -128,17 +128,29 @@ type sender struct {
 	err      error         // why the body did not arrive whole; nil: it did
 	clientEr bool          // err is the client's doing
 	lr       io.LimitedReader
+	// stop is set by abort before it sets its deadlines; the sender sets
+	// its own deadlines before it looks, so that either it sees stop or
+	// abort's deadlines, set later, are the ones in force.
+	stop atomic.Bool
 }
+
+// errAborted is why a sender stopped when abort asked it to.
+var errAborted = errors.New("the rest of the body is not wanted: the backend answered")
 
 func (s *sender) start(bc *backendConn) {
 	s.bc, s.err, s.clientEr, s.running = bc, nil, false, true
 	s.sent.Store(false)
 	s.final.Store(false)
+	s.stop.Store(false)
 	go s.run()
 }
 
 func (s *sender) run() {
 	err, clientSide := s.c.streamBody(s.bc)
+	if err != nil && s.stop.Load() {
+		// Whatever failed, abort's deadlines made it fail.
+		err, clientSide = errAborted, false
+	}
 	s.err, s.clientEr = err, clientSide
 	switch {
 	case err == nil:
@@ -204,6 +216,7 @@ func (s *sender) answeredEarly() bool {
 // it had the whole body: the client connection will close.
 func (s *sender) abort() {
 	if s.running {
+		s.stop.Store(true)
 		s.c.nc.SetReadDeadline(aLongTimeAgo)
 		s.bc.nc.SetWriteDeadline(aLongTimeAgo)
 		s.wait()
@@ -220,7 +233,7 @@ func (c *clientConn) streamBody(bc *backendConn) (err error, clientSide bool) {
 			if piece == c.reqBody.left {
 				c.send.final.Store(true)
 			}
-			n, err, src := spliceN(bc.tcp, c.tcp, &c.send.lr, piece, idle)
+			n, err, src := spliceN(bc.tcp, c.tcp, &c.send.lr, piece, idle, &c.send.stop)
 			c.reqBody.left -= n
 			c.reqBody.content += n
 			c.x.BytesIn += n
@@ -237,6 +250,9 @@ func (c *clientConn) streamBody(bc *backendConn) (err error, clientSide bool) {
 			c.in.detach() // the head stays readable for the log and any answer
 			c.peekEnd = 0
 			c.setReadDeadline(idle)
+			if c.send.stop.Load() {
+				return errAborted, false
+			}
 			limit := 0
 			if c.reqBody.kind == h1.LengthBody {
 				limit = int(min(c.reqBody.left, int64(1<<30)))
@@ -256,6 +272,9 @@ func (c *clientConn) streamBody(bc *backendConn) (err error, clientSide bool) {
 		}
 		if idle > 0 {
 			bc.nc.SetWriteDeadline(time.Now().Add(idle))
+		}
+		if c.send.stop.Load() {
+			return errAborted, false
 		}
 		if _, err := bc.nc.Write(buf[:n]); err != nil {
 			return err, false

@@ -402,9 +402,11 @@ func TestEarlyAnswerToLargeBody(t *testing.T) {
 		c.send(head)
 		stop := make(chan struct{})
 		sent := make(chan struct{})
-		go func() { // a slow client: one piece at a time until told to stop or refused
+		go func() { // a client that sends a piece at a time until told to stop or refused
 			defer close(sent)
-			for total := 0; total < declared; total += len(part) {
+			// It never sends the last piece: a body that arrived whole
+			// before the answer would make the answer a late one.
+			for total := 0; total+len(part) < declared; total += len(part) {
 				select {
 				case <-stop:
 					return

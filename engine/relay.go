@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/peekroute/peekroute/h1"
@@ -189,7 +190,7 @@ func (c *clientConn) relayMore(bc *backendConn, body *framing) error {
 		if body.kind == h1.LengthBody {
 			want = min(body.left, want)
 		}
-		n, err, _ := spliceN(c.tcp, bc.tcp, &c.lr, want, idle)
+		n, err, _ := spliceN(c.tcp, bc.tcp, &c.lr, want, idle, nil)
 		c.x.BytesOut += n
 		if body.kind == h1.LengthBody {
 			body.left -= n
@@ -237,8 +238,9 @@ const splicePiece = 256 << 10
 // spliceN copies up to n bytes from src to dst with TCPConn.ReadFrom, which
 // uses splice(2) between two TCP sockets. It reports how many bytes moved
 // and, on error, whether the error was src's side. A short copy without an
-// error means src ended.
-func spliceN(dst, src *net.TCPConn, lr *io.LimitedReader, n int64, idle time.Duration) (int64, error, bool) {
+// error means src ended. When stop is set after the deadlines are, it
+// copies nothing and returns errAborted.
+func spliceN(dst, src *net.TCPConn, lr *io.LimitedReader, n int64, idle time.Duration, stop *atomic.Bool) (int64, error, bool) {
 	var deadline time.Time
 	if idle > 0 {
 		deadline = time.Now().Add(idle)
@@ -251,6 +253,9 @@ func spliceN(dst, src *net.TCPConn, lr *io.LimitedReader, n int64, idle time.Dur
 		// (the response or idle timeout) may cut it.
 		src.SetReadDeadline(time.Time{})
 		dst.SetWriteDeadline(time.Time{})
+	}
+	if stop != nil && stop.Load() {
+		return 0, errAborted, false
 	}
 	*lr = io.LimitedReader{R: src, N: n}
 	m, err := dst.ReadFrom(lr)
