@@ -142,12 +142,16 @@ func (c *clientConn) readHead() bool {
 		if c.s.draining.Load() {
 			return false
 		}
+		// Shutdown sets draining, then wakes the connections it finds
+		// idle with a deadline in the past. Here idle is set and the
+		// deadline laid before draining is read, so that either this
+		// sees draining or Shutdown's deadline comes after this one.
 		c.idle.Store(true)
-		if c.s.draining.Load() { // Shutdown may have looked before idle was set
+		c.setReadDeadline(c.s.cfg.IdleTimeout)
+		if c.s.draining.Load() {
 			c.idle.Store(false)
 			return false
 		}
-		c.setReadDeadline(c.s.cfg.IdleTimeout)
 		err := c.in.await()
 		c.idle.Store(false)
 		if err != nil {
