@@ -241,6 +241,14 @@ func (rd *reader) writeRaw(fd uintptr) bool {
 // kept for the next fill. Where it cannot wait without a buffer (TLS),
 // when bytes are already buffered, or when the socket does not take all of
 // p at once, it writes the usual way and leaves the read to fill.
+//
+// Bytes or an end of stream that reached the socket before the wait began
+// raise no new readiness: the wait sees them only with what comes next. A
+// pooled connection is probed just before, and a peer that closed it
+// answers the write with a reset, which does wake the wait; what is left
+// is a peer that half-closes, or sends unasked bytes, within those few
+// microseconds and then never answers: the response timeout ends that
+// wait.
 func (rd *reader) writeAwait(p []byte) error {
 	if rd.raw == nil || len(rd.buffered()) > 0 {
 		_, err := rd.nc.Write(p)

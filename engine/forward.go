@@ -147,8 +147,8 @@ func (s *sender) start(bc *backendConn) {
 
 func (s *sender) run() {
 	err, clientSide := s.c.streamBody(s.bc)
-	if err != nil && s.stop.Load() {
-		// Whatever failed, abort's deadlines made it fail.
+	if err != nil && s.stop.Load() && isTimeout(err) {
+		// abort's deadlines made it fail; a failure of its own stands.
 		err, clientSide = errAborted, false
 	}
 	s.err, s.clientEr = err, clientSide
@@ -247,12 +247,12 @@ func (c *clientConn) streamBody(bc *backendConn) (err error, clientSide bool) {
 			continue
 		}
 		if len(c.in.buffered()) == 0 {
-			c.in.detach() // the head stays readable for the log and any answer
-			c.peekEnd = 0
 			c.setReadDeadline(idle)
 			if c.send.stop.Load() {
-				return errAborted, false
+				return errAborted, false // before detach: the buffer stays for the answer
 			}
+			c.in.detach() // the head stays readable for the log and any answer
+			c.peekEnd = 0
 			limit := 0
 			if c.reqBody.kind == h1.LengthBody {
 				limit = int(min(c.reqBody.left, int64(1<<30)))
