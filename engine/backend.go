@@ -21,6 +21,9 @@ type backendConn struct {
 	in        reader
 	probe     probe // whether the backend closed it while idle
 	idleSince time.Time
+	// unchecked: drawn from the pool without its probe, which the
+	// exchange makes inside its wait for the answer (reader.writeAwait).
+	unchecked bool
 }
 
 func (bc *backendConn) close() {
@@ -118,15 +121,26 @@ func (p *backendPools) pool(t *Target) *backendPool {
 // get returns a live idle connection to t, or a new one. Every idle
 // connection is probed before reuse (one non-blocking peek): a backend
 // that restarted or closed it while idle, even a moment ago, has it
-// discarded instead of failing the request written to it.
-func (p *backendPools) get(t *Target) (*backendConn, error) {
+// discarded instead of failing the request written to it. With checkLater,
+// a connection that can be probed inside the wait for its answer is
+// returned unchecked, for the caller to probe there (reader.writeAwait):
+// a probe made before that wait begins leaves a gap in which the backend's
+// bytes or half-close would raise no readiness the wait could see.
+func (p *backendPools) get(t *Target, checkLater bool) (*backendConn, error) {
 	for {
 		bc := p.takeIdle(t)
 		if bc == nil {
 			return p.dial(t)
 		}
-		idle := time.Since(bc.idleSince)
-		if idle > p.s.cfg.IdleConnTimeout || !bc.probe.idle() {
+		if time.Since(bc.idleSince) > p.s.cfg.IdleConnTimeout {
+			bc.close()
+			continue
+		}
+		if checkLater && bc.in.raw != nil {
+			bc.unchecked = true
+			return bc, nil
+		}
+		if !bc.probe.idle() {
 			bc.close()
 			continue
 		}

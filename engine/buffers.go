@@ -65,6 +65,10 @@ func (p *bufPools) putAny(b *buffer) {
 	}
 }
 
+// errNotIdle means a pooled connection was found, just before a request
+// would have been written to it, to hold bytes or to be closed.
+var errNotIdle = errors.New("connection not idle")
+
 // errBufferFull means a reader's buffer is as large as it may grow.
 var errBufferFull = errors.New("buffer full")
 
@@ -89,9 +93,13 @@ type reader struct {
 	rawErr  error
 
 	// out is what writeAwait still has to write before it waits; outErr
-	// is why writing it failed.
-	out    []byte
-	outErr error
+	// is why writing it failed. check asks it to make sure the socket is
+	// idle first; notIdle reports that it was not.
+	out     []byte
+	outErr  error
+	check   bool
+	notIdle bool
+	peekBuf [1]byte
 	// pending is what went wrong while writeAwait waited, for the next
 	// fill to return.
 	pending error
@@ -188,6 +196,13 @@ func (rd *reader) room() error {
 // to wait for the answer, or true when the write failed or would block.
 func (rd *reader) readRaw(fd uintptr) bool {
 	if len(rd.out) > 0 {
+		if rd.check {
+			rd.check = false
+			if !socketIdle(fd, &rd.peekBuf) {
+				rd.notIdle = true
+				return true
+			}
+		}
 		return !rd.writeRaw(fd)
 	}
 	b := rd.pools.small.get()
@@ -243,25 +258,37 @@ func (rd *reader) writeRaw(fd uintptr) bool {
 // p at once, it writes the usual way and leaves the read to fill.
 //
 // Bytes or an end of stream that reached the socket before the wait began
-// raise no new readiness: the wait sees them only with what comes next. A
-// pooled connection is probed just before, and a peer that closed it
-// answers the write with a reset, which does wake the wait; what is left
-// is a peer that half-closes, or sends unasked bytes, within those few
-// microseconds and then never answers: the response timeout ends that
-// wait.
-func (rd *reader) writeAwait(p []byte) error {
+// raise no new readiness: the wait would see them only with what comes
+// next. With check, the socket is therefore probed inside the wait, before
+// the write: if it is not idle (bytes waiting, closed, failed), nothing is
+// written and writeAwait returns errNotIdle.
+func (rd *reader) writeAwait(p []byte, check bool) error {
+	if check && (rd.raw == nil || len(rd.buffered()) > 0) {
+		return errNotIdle // unasked bytes, or no way to check in the wait
+	}
 	if rd.raw == nil || len(rd.buffered()) > 0 {
 		_, err := rd.nc.Write(p)
 		return err
 	}
 	rd.release()
 	rd.out, rd.outErr, rd.rawN, rd.rawErr = p, nil, 0, nil
+	rd.check, rd.notIdle = check, false
 	err := rd.raw.Read(rd.rawRead)
-	rest, werr := rd.out, rd.outErr
-	rd.out, rd.outErr = nil, nil
+	rest, werr, notIdle := rd.out, rd.outErr, rd.notIdle
+	rd.out, rd.outErr, rd.check, rd.notIdle = nil, nil, false, false
 	switch {
+	case notIdle:
+		return errNotIdle
 	case werr != nil:
 		return werr
+	case check && len(rest) == len(p) && err != nil:
+		// The wait ended before the probe: nothing was written or
+		// checked. A closed connection says so; a deadline that had
+		// already passed leaves it unknown, and the connection unused.
+		if errors.Is(err, net.ErrClosed) {
+			return err
+		}
+		return errNotIdle
 	case len(rest) > 0:
 		// The socket's buffer filled, or the wait ended before the write
 		// began (a deadline already passed): the usual write takes it.

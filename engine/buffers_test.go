@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -96,7 +97,7 @@ func TestWriteAwait(t *testing.T) {
 				got <- sum
 				tt.peer(far)
 			}()
-			if err := rd.writeAwait(tt.out); err != nil {
+			if err := rd.writeAwait(tt.out, false); err != nil {
 				t.Fatalf("writeAwait: %v", err)
 			}
 			if sum := <-got; sum != sha256.Sum256(tt.out) {
@@ -141,7 +142,7 @@ func TestWriteAwaitWriteError(t *testing.T) {
 	// The first write may still be taken before the reset is seen.
 	var err error
 	for i := 0; i < 100 && err == nil; i++ {
-		err = rd.writeAwait([]byte("GET / HTTP/1.1\r\n\r\n"))
+		err = rd.writeAwait([]byte("GET / HTTP/1.1\r\n\r\n"), false)
 		if err == nil {
 			if _, ferr := rd.fill(0); ferr == nil {
 				t.Fatal("read an answer from a reset connection")
@@ -152,4 +153,83 @@ func TestWriteAwaitWriteError(t *testing.T) {
 	if !errors.As(err, &oe) || oe.Op != "write" {
 		t.Fatalf("writeAwait on a reset connection: %v, want a write error", err)
 	}
+}
+
+// TestWriteAwaitChecksIdle: with check, a connection that holds unasked
+// bytes or was half-closed by its peer before the write is refused at once
+// with errNotIdle and nothing is written to it; an idle one carries the
+// request and its answer as usual.
+func TestWriteAwaitChecksIdle(t *testing.T) {
+	req := []byte("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi")
+	const answer = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+	tests := []struct {
+		name   string
+		before func(far net.Conn) // what the peer does while the connection is idle
+		idle   bool
+	}{
+		{"idle", func(net.Conn) {}, true},
+		{"unasked bytes", func(far net.Conn) { far.Write([]byte("HTTP/1.1 408 Request Timeout\r\n\r\n")) }, false},
+		{"half-closed", func(far net.Conn) { far.(*net.TCPConn).CloseWrite() }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			near, far := loopbackPair(t)
+			var rd reader
+			pools := newBufPools(64<<10, 64<<10)
+			rd.init(near, &pools)
+			defer rd.drop()
+			tt.before(far)
+			if !tt.idle {
+				awaitNotIdle(t, near)
+			}
+			received := make(chan []byte, 1)
+			go func() {
+				got, _ := io.ReadAll(io.LimitReader(far, int64(len(req))))
+				if len(got) == len(req) {
+					far.Write([]byte(answer))
+				}
+				received <- got
+			}()
+			near.SetReadDeadline(time.Now().Add(10 * time.Second))
+			start := time.Now()
+			err := rd.writeAwait(req, true)
+			if !tt.idle {
+				if !errors.Is(err, errNotIdle) {
+					t.Fatalf("writeAwait: %v after %v, want errNotIdle at once", err, time.Since(start))
+				}
+				near.Close()
+				if got := <-received; len(got) != 0 {
+					t.Fatalf("peer received %q from a connection found not idle", got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("writeAwait: %v", err)
+			}
+			if got := <-received; string(got) != string(req) {
+				t.Fatalf("peer received %q", got)
+			}
+			if string(rd.buffered()) != answer {
+				t.Fatalf("buffered %q, want the answer", rd.buffered())
+			}
+		})
+	}
+}
+
+// awaitNotIdle waits until what the peer did has reached conn's socket.
+func awaitNotIdle(t *testing.T, conn net.Conn) {
+	t.Helper()
+	rc, err := conn.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [1]byte
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); runtime.Gosched() {
+		idle := true
+		rc.Control(func(fd uintptr) { idle = socketIdle(fd, &b) })
+		if !idle {
+			return
+		}
+	}
+	t.Fatal("the peer's bytes or close never reached the socket")
 }

@@ -27,15 +27,11 @@ func (c *clientConn) forward(t *Target) bool {
 			return c.notQueued(err)
 		}
 		c.x.Target = t
-		bc, err := c.s.backends.get(t)
+		keep, err := c.carry(t)
+		c.s.backends.release(t)
 		if err == nil {
-			c.active.Store(bc)
-			keep := c.exchange(bc, t)
-			c.active.Store(nil)
-			c.s.backends.release(t)
 			return keep
 		}
-		c.s.backends.release(t)
 		backendFault := !isLocal(err)
 		if backendFault {
 			c.s.policy.BackendFailed(t, err)
@@ -63,8 +59,31 @@ func (c *clientConn) notQueued(err error) bool {
 	return c.refuse(status, msg, err)
 }
 
-// exchange sends the request on bc and relays the response.
-func (c *clientConn) exchange(bc *backendConn, t *Target) bool {
+// carry draws a connection to t and carries the exchange on it. A pooled
+// connection that exchange finds closed or not idle, before anything was
+// written to it, is dropped and the next one drawn. err is set only when no
+// connection could be had; the exchange has then not begun.
+func (c *clientConn) carry(t *Target) (keep bool, err error) {
+	for {
+		// A whole request is written inside the wait for its answer, and
+		// the connection checked there (see exchange).
+		bc, err := c.s.backends.get(t, c.reqBody.done)
+		if err != nil {
+			return false, err
+		}
+		c.active.Store(bc)
+		keep, stale := c.exchange(bc, t)
+		c.active.Store(nil)
+		if !stale {
+			return keep, nil
+		}
+	}
+}
+
+// exchange sends the request on bc and relays the response. It reports
+// stale, having written nothing and closed bc, when bc came unchecked from
+// the pool and turned out not to be idle.
+func (c *clientConn) exchange(bc *backendConn, t *Target) (keep, stale bool) {
 	out := c.s.bufs.heads.Get().(*buffer)
 	out.b = appendRequestHead(out.b[:0], &c.req, t, &c.x, c.continued)
 	out.b = append(out.b, c.in.buf.b[c.bodyStart:c.peekEnd]...)
@@ -74,24 +93,29 @@ func (c *clientConn) exchange(bc *backendConn, t *Target) bool {
 		_, err = bc.nc.Write(out.b)
 	} else {
 		// The whole request goes in this write: wait for the answer in
-		// the same call.
+		// the same call, checking first that a pooled connection is idle.
 		bc.setReadDeadline(c.s.cfg.ResponseTimeout)
-		err = bc.in.writeAwait(out.b)
+		err = bc.in.writeAwait(out.b, bc.unchecked)
+		bc.unchecked = false
 	}
 	c.s.bufs.putHead(out)
+	if errors.Is(err, errNotIdle) {
+		bc.close()
+		return false, true
+	}
 	if err != nil {
 		bc.close()
 		if !isLocal(err) {
 			// The backend closed or reset the connection before any answer.
 			c.s.policy.BackendFailed(t, err)
 		}
-		return c.backendError(t, err, "backend failed")
+		return c.backendError(t, err, "backend failed"), false
 	}
 	c.in.r = c.peekEnd
 	if streaming {
 		c.send.start(bc)
 	}
-	return c.relay(bc, t, streaming)
+	return c.relay(bc, t, streaming), false
 }
 
 // backendError answers a request that got no response from t, and reports

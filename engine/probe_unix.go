@@ -29,6 +29,13 @@ func (p *probe) peek(fd uintptr) bool {
 	return true
 }
 
+// socketIdle reports whether the socket fd has nothing to read and is
+// open: the peek that probe makes, for a caller already holding the fd.
+func socketIdle(fd uintptr, b *[1]byte) bool {
+	_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	return err == syscall.EAGAIN || err == syscall.EWOULDBLOCK
+}
+
 // idle reports whether the socket has nothing to read and has not been
 // closed by its peer: the state of a keep-alive connection that can carry
 // another request. Data, end of stream or an error: not usable.
