@@ -37,6 +37,18 @@ func loopbackPair(t *testing.T) (near, far net.Conn) {
 	return near, far
 }
 
+// loopbackReader returns a reader on the near end of a loopback TCP
+// connection, that end, and the far end.
+func loopbackReader(t *testing.T) (rd *reader, near, far net.Conn) {
+	t.Helper()
+	near, far = loopbackPair(t)
+	rd = new(reader)
+	pools := newBufPools(64<<10, 64<<10)
+	rd.init(near, &pools)
+	t.Cleanup(rd.drop)
+	return rd, near, far
+}
+
 // TestWriteAwait covers the write that waits for its answer in the same
 // call: the peer receives exactly what was written, and what it answers,
 // or how it fails, is what the reader's next steps see.
@@ -80,11 +92,7 @@ func TestWriteAwait(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			near, far := loopbackPair(t)
-			var rd reader
-			pools := newBufPools(64<<10, 64<<10)
-			rd.init(near, &pools)
-			defer rd.drop()
+			rd, near, far := loopbackReader(t)
 			if tt.deadline > 0 {
 				near.SetReadDeadline(time.Now().Add(tt.deadline))
 			}
@@ -132,13 +140,9 @@ func TestWriteAwait(t *testing.T) {
 // TestWriteAwaitWriteError reports a write to a reset connection as the
 // write's error, with nothing kept for the reader.
 func TestWriteAwaitWriteError(t *testing.T) {
-	near, far := loopbackPair(t)
+	rd, _, far := loopbackReader(t)
 	far.(*net.TCPConn).SetLinger(0)
 	far.Close() // a reset: the next writes fail
-	var rd reader
-	pools := newBufPools(64<<10, 64<<10)
-	rd.init(near, &pools)
-	defer rd.drop()
 	// The first write may still be taken before the reset is seen.
 	var err error
 	for i := 0; i < 100 && err == nil; i++ {
@@ -173,11 +177,7 @@ func TestWriteAwaitChecksIdle(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			near, far := loopbackPair(t)
-			var rd reader
-			pools := newBufPools(64<<10, 64<<10)
-			rd.init(near, &pools)
-			defer rd.drop()
+			rd, near, far := loopbackReader(t)
 			tt.before(far)
 			if !tt.idle {
 				awaitNotIdle(t, near)
