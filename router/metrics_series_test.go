@@ -2,11 +2,14 @@ package router_test
 
 import (
 	"bytes"
+	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -98,7 +101,13 @@ func TestBackendSeriesFollowTheConfiguredBackends(t *testing.T) {
 	}
 	dead := deadBackend(t)
 	live := startBackends(t, 1)
-	rt, url := startRouter(t, []router.Backend{dead, live.backends[0]}, func(c *testConfig) { c.router.Metrics = metrics })
+	done := make(chan struct{}, 8)
+	rt, url := startRouter(t, []router.Backend{dead, live.backends[0]}, func(c *testConfig) {
+		c.router.Metrics = metrics
+		// The access log line follows the metrics: it says they are in.
+		c.router.AccessLog = true
+		c.router.Logger = slog.New(accessSignal{done})
+	})
 
 	// At start, before any request: every series of both, at zero, and
 	// those of the answers peekroute gives itself.
@@ -116,6 +125,7 @@ func TestBackendSeriesFollowTheConfiguredBackends(t *testing.T) {
 	if r := postBytes(t, url, envelope(key, 0, 0), key); r.status != http.StatusOK {
 		t.Fatalf("status %d", r.status)
 	}
+	awaitRecorded(t, done)
 	liveName := live.backends[0].Name
 	if got := seriesOf(t, reg, dead.Name)["peekroute_retries_total"]["backend="+dead.Name]; got != 1 {
 		t.Errorf("retries of the dead backend %v, want 1", got)
@@ -154,7 +164,12 @@ func TestRemovedBackendSeriesStayDeleted(t *testing.T) {
 	}))
 	t.Cleanup(slow.Close)
 	gone := parseBackends(t, slow.URL)[0]
-	rt, url := startRouter(t, []router.Backend{gone}, func(c *testConfig) { c.router.Metrics = metrics })
+	recorded := make(chan struct{}, 1)
+	rt, url := startRouter(t, []router.Backend{gone}, func(c *testConfig) {
+		c.router.Metrics = metrics
+		c.router.AccessLog = true
+		c.router.Logger = slog.New(accessSignal{recorded})
+	})
 
 	done := make(chan int, 1)
 	go func() {
@@ -174,6 +189,7 @@ func TestRemovedBackendSeriesStayDeleted(t *testing.T) {
 	if status := <-done; status != http.StatusOK {
 		t.Fatalf("status %d", status)
 	}
+	awaitRecorded(t, recorded)
 	if got := seriesOf(t, reg, gone.Name); len(got) != 0 {
 		t.Errorf("series of a removed backend came back: %v", got)
 	}
@@ -190,4 +206,30 @@ func keyOwnedBy(t *testing.T, rt *router.Router, backend string) string {
 	}
 	t.Fatalf("no key owned by %s", backend)
 	return ""
+}
+
+// awaitRecorded waits for the access log line of the next exchange: Done
+// writes it once the exchange's metrics are recorded, which may be a moment
+// after the client has read its response.
+func awaitRecorded(t *testing.T, recorded <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-recorded:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the exchange was never recorded")
+	}
+}
+
+// accessSignal is a log handler that sends on its channel for every access
+// log line ("request") and drops everything else.
+type accessSignal struct{ c chan<- struct{} }
+
+func (h accessSignal) Enabled(context.Context, slog.Level) bool { return true }
+func (h accessSignal) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h accessSignal) WithGroup(string) slog.Handler            { return h }
+func (h accessSignal) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == "request" {
+		h.c <- struct{}{}
+	}
+	return nil
 }
