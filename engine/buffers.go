@@ -263,10 +263,10 @@ func (rd *reader) writeRaw(fd uintptr) bool {
 // the write: if it is not idle (bytes waiting, closed, failed), nothing is
 // written and writeAwait returns errNotIdle.
 func (rd *reader) writeAwait(p []byte, check bool) error {
-	if check && (rd.raw == nil || len(rd.buffered()) > 0) {
-		return errNotIdle // unasked bytes, or no way to check in the wait
-	}
 	if rd.raw == nil || len(rd.buffered()) > 0 {
+		if check {
+			return errNotIdle // unasked bytes, or no way to check in the wait
+		}
 		_, err := rd.nc.Write(p)
 		return err
 	}

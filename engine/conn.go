@@ -139,9 +139,6 @@ func (c *clientConn) readHead() bool {
 	c.in.compact()
 	c.x.Req = nil
 	if len(c.in.buffered()) == 0 {
-		if c.s.draining.Load() {
-			return false
-		}
 		// Shutdown sets draining, then wakes the connections it finds
 		// idle with a deadline in the past. Here idle is set and the
 		// deadline laid before draining is read, so that either this

@@ -25,15 +25,25 @@ func (p *probe) init(conn net.Conn) {
 }
 
 func (p *probe) peek(fd uintptr) bool {
-	p.n, _, p.err = syscall.Recvfrom(int(fd), p.byte[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	p.n, p.err = peekSocket(fd, &p.byte)
 	return true
 }
 
-// socketIdle reports whether the socket fd has nothing to read and is
-// open: the peek that probe makes, for a caller already holding the fd.
+// peekSocket peeks at one byte of socket fd without blocking or consuming
+// it.
+func peekSocket(fd uintptr, b *[1]byte) (int, error) {
+	n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	return n, err
+}
+
+// wouldBlock reports a peek that found nothing to read on an open socket.
+func wouldBlock(err error) bool { return err == syscall.EAGAIN || err == syscall.EWOULDBLOCK }
+
+// socketIdle reports whether socket fd has nothing to read and is open:
+// probe.idle for a caller already holding the fd.
 func socketIdle(fd uintptr, b *[1]byte) bool {
-	_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-	return err == syscall.EAGAIN || err == syscall.EWOULDBLOCK
+	_, err := peekSocket(fd, b)
+	return wouldBlock(err)
 }
 
 // idle reports whether the socket has nothing to read and has not been
@@ -44,7 +54,7 @@ func (p *probe) idle() bool {
 		return true
 	}
 	err := p.rc.Read(p.fn)
-	return err == nil && (p.err == syscall.EAGAIN || p.err == syscall.EWOULDBLOCK)
+	return err == nil && wouldBlock(p.err)
 }
 
 // gone reports whether the peer has closed or reset the connection: a read
@@ -54,7 +64,7 @@ func (p *probe) gone() bool {
 		return false
 	}
 	err := p.rc.Read(p.fn)
-	return err != nil || (p.n == 0 && p.err != syscall.EAGAIN && p.err != syscall.EWOULDBLOCK)
+	return err != nil || (p.n == 0 && !wouldBlock(p.err))
 }
 
 // peerGone is probe.gone for a connection probed once.
